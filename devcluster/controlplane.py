@@ -1,0 +1,320 @@
+"""A real kube-apiserver with etcd on loopback, for `make run`, `make cluster` and the tests.
+
+Three ways to get one, in this order:
+- `KMM_TEST_KUBECONFIG`: an existing cluster; nothing is started (the CRD is applied).
+- `KUBEBUILDER_ASSETS`: a folder holding `kube-apiserver` and `etcd` binaries, as
+  controller-runtime's setup-envtest provides.
+- otherwise the Go module in devcluster/apiserver is built once (cached under
+  ~/.cache/kmm, keyed by its sources) and runs kube-apiserver with embedded etcd.
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from devcluster.pki import Pki, write_pki
+
+KUBERNETES_VERSION = "v1.35.4"
+GO_MODULE = Path(__file__).resolve().parent / "apiserver"
+CACHE_DIR = Path(os.environ.get("KMM_CACHE_DIR") or Path.home() / ".cache" / "kmm")
+READY_TIMEOUT_SECONDS = 90.0
+
+
+def log(message: str) -> None:
+    print(f"devcluster: {message}", file=sys.stderr, flush=True)
+
+
+# --- building -------------------------------------------------------------------------
+
+def build_key() -> str:
+    digest = hashlib.sha256(KUBERNETES_VERSION.encode())
+    for name in ("go.mod", "go.sum", "main.go"):
+        digest.update((GO_MODULE / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def build_binaries() -> Path:
+    """The folder holding `apiserver` and `kubectl`, building them on first use."""
+    target = CACHE_DIR / f"devcluster-{KUBERNETES_VERSION}-{build_key()}"
+    if (target / "apiserver").exists() and (target / "kubectl").exists():
+        return target
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, across processes
+        if (target / "apiserver").exists() and (target / "kubectl").exists():
+            return target
+        _go_build(target)
+    return target
+
+
+def _go_build(target: Path) -> None:
+    go = shutil.which("go")
+    if go is None:
+        raise RuntimeError("Go is needed to build the local control plane (or set "
+                           "KUBEBUILDER_ASSETS / KMM_TEST_KUBECONFIG).")
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    minor = KUBERNETES_VERSION.split(".")[1]
+    ldflags = " ".join([
+        "-s -w",
+        f"-X k8s.io/component-base/version.gitVersion={KUBERNETES_VERSION}",
+        "-X k8s.io/component-base/version.gitMajor=1",
+        f"-X k8s.io/component-base/version.gitMinor={minor}",
+        "-X k8s.io/component-base/version.gitTreeState=clean",
+    ])
+    command = [go, "build", "-v", "-trimpath", "-ldflags", ldflags, "-o", f"{staging}/",
+               ".", "k8s.io/kubernetes/cmd/kubectl"]
+    log(f"building kube-apiserver {KUBERNETES_VERSION} with embedded etcd, and kubectl "
+        f"(first run only; about 5 minutes on 2 cores) into {target}")
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=GO_MODULE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    compiled, tail = 0, []
+    for line in process.stderr:
+        compiled += 1
+        tail = (tail + [line.rstrip()])[-30:]
+        if compiled % 100 == 0:
+            log(f"  compiled {compiled} packages ({time.monotonic() - started:.0f}s)")
+    if process.wait() != 0:
+        raise RuntimeError("go build failed:\n" + "\n".join(tail))
+    staging.rename(target)
+    log(f"build finished in {time.monotonic() - started:.0f}s")
+
+
+# --- running --------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    # Linux: the child gets SIGTERM if this process dies, so nothing is orphaned.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class ControlPlane:
+    """A started control plane. Use as a context manager, or call stop()."""
+
+    kubeconfig: Path
+    server: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
+    version: str = ""
+    workdir: Path | None = None
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    started_in: float = 0.0
+
+    def __enter__(self) -> ControlPlane:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def external(self) -> bool:
+        return not self.processes
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                if process.stdin:
+                    process.stdin.close()  # kmm-apiserver shuts down when stdin closes
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.workdir is None:
+            return ""
+        path = self.workdir / "apiserver.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def start(kubeconfig: Path | None = None, seed: bool = False) -> ControlPlane:
+    """Start (or attach to) a control plane, install the CRD, optionally seed samples."""
+    started = time.monotonic()
+    existing = os.environ.get("KMM_TEST_KUBECONFIG")
+    if existing:
+        plane = ControlPlane(kubeconfig=Path(existing))
+        log(f"using the existing cluster in {existing}")
+    else:
+        plane = _start_processes(kubeconfig)
+    try:
+        _install_crd(plane)
+        if seed:
+            from devcluster.samples import seed_samples
+
+            count = seed_samples(plane.kubeconfig)
+            log(f"seeded {count} sample models")
+    except BaseException:
+        plane.stop()
+        raise
+    plane.started_in = time.monotonic() - started
+    return plane
+
+
+def _start_processes(kubeconfig: Path | None) -> ControlPlane:
+    workdir = Path(tempfile.mkdtemp(prefix="kmm-devcluster-"))
+    plane = ControlPlane(kubeconfig=kubeconfig or workdir / "kubeconfig", workdir=workdir)
+    try:
+        pki = write_pki(workdir)
+        plane.tokens = pki.tokens
+        port = free_port()
+        etcd_client, etcd_peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+        args = _apiserver_args(pki, port, workdir)
+        log_file = open(workdir / "apiserver.log", "wb")  # noqa: SIM115 - lives with the process
+        assets = os.environ.get("KUBEBUILDER_ASSETS")
+        if assets:
+            plane.processes = _start_envtest(Path(assets), args, etcd_client, etcd_peer, workdir,
+                                             log_file)
+        else:
+            binary = build_binaries() / "apiserver"
+            command = [str(binary), f"--etcd-dir={workdir / 'etcd'}",
+                       f"--etcd-client-url={etcd_client}", f"--etcd-peer-url={etcd_peer}",
+                       f"--etcd-log={workdir / 'etcd.log'}", "--exit-with-stdin", "--", *args]
+            plane.processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log_file,
+                                                stderr=subprocess.STDOUT, start_new_session=True)]
+        plane.server = f"https://127.0.0.1:{port}"
+        _wait_ready(plane, pki)
+        _write_kubeconfig(plane.kubeconfig, plane.server, pki)
+        plane.version = _server_version(plane, pki)
+        log(f"kube-apiserver {plane.version} ready at {plane.server}")
+    except BaseException:
+        plane.stop()
+        raise
+    return plane
+
+
+def _apiserver_args(pki: Pki, port: int, workdir: Path) -> list[str]:
+    return [
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        f"--secure-port={port}",
+        f"--cert-dir={workdir / 'certs'}",
+        f"--tls-cert-file={pki.serving_cert}",
+        f"--tls-private-key-file={pki.serving_key}",
+        f"--client-ca-file={pki.ca_cert}",
+        f"--token-auth-file={pki.token_file}",
+        "--authorization-mode=RBAC",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={pki.service_account_pub}",
+        f"--service-account-signing-key-file={pki.service_account_key}",
+        "--service-cluster-ip-range=10.96.0.0/24",
+        "--enable-priority-and-fairness=false",
+        "--profiling=false",
+        "--v=0",
+    ]
+
+
+def _start_envtest(assets: Path, args: Sequence[str], etcd_client: str, etcd_peer: str,
+                   workdir: Path, log_file: IO[bytes]) -> list[subprocess.Popen[bytes]]:
+    etcd = subprocess.Popen(
+        [str(assets / "etcd"), f"--data-dir={workdir / 'etcd'}",
+         f"--listen-client-urls={etcd_client}", f"--advertise-client-urls={etcd_client}",
+         f"--listen-peer-urls={etcd_peer}", "--unsafe-no-fsync"],
+        stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    apiserver = subprocess.Popen(
+        [str(assets / "kube-apiserver"), *args, f"--etcd-servers={etcd_client}"],
+        stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    return [apiserver, etcd]
+
+
+def _request(plane: ControlPlane, pki: Pki, path: str) -> Any:
+    context = ssl.create_default_context(cafile=str(pki.ca_cert))
+    request = urllib.request.Request(plane.server + path,
+                                     headers={"Authorization": f"Bearer {pki.tokens['admin']}"})
+    with urllib.request.urlopen(request, context=context, timeout=5) as response:
+        return response.read()
+
+
+def _wait_ready(plane: ControlPlane, pki: Pki) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while True:
+        for process in plane.processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"kube-apiserver exited with {process.returncode}:\n"
+                                   + plane.log_tail())
+        try:
+            if _request(plane, pki, "/readyz") == b"ok":
+                return
+        except (urllib.error.URLError, OSError, ssl.SSLError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"kube-apiserver not ready after {READY_TIMEOUT_SECONDS:.0f}s:\n"
+                               + plane.log_tail())
+        time.sleep(0.1)
+
+
+def _server_version(plane: ControlPlane, pki: Pki) -> str:
+    return str(json.loads(_request(plane, pki, "/version"))["gitVersion"])
+
+
+def _write_kubeconfig(path: Path, server: str, pki: Pki) -> None:
+    ca_data = base64.b64encode(pki.ca_cert.read_bytes()).decode()
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kmm-devcluster",
+                      "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+        "users": [{"name": user, "user": {"token": token}} for user, token in pki.tokens.items()],
+        "contexts": [{"name": f"kmm-{user}", "context": {"cluster": "kmm-devcluster",
+                                                         "user": user}}
+                     for user in pki.tokens],
+        "current-context": "kmm-admin",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)
+
+
+def _install_crd(plane: ControlPlane) -> None:
+    from kube import Cluster
+    from kube.crds import apply_crd, wait_established
+    from modelspec.crd import crd_manifest
+
+    cluster = Cluster.from_kubeconfig(plane.kubeconfig)
+    try:
+        manifest = crd_manifest()
+        apply_crd(cluster.as_app(), manifest)
+        wait_established(cluster.as_app(), manifest["metadata"]["name"])
+        if not plane.version:
+            from kube.namespaces import server_version
+
+            plane.version = server_version(cluster.as_app())
+    finally:
+        cluster.close()

@@ -1,0 +1,99 @@
+"""Sample Models for `make run` and `make cluster --seed`: every engine and every feature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SAMPLE_NAMESPACES = ("kubeai", "research")
+
+SAMPLES: list[dict[str, Any]] = [
+    {
+        "metadata": {"name": "llama-3.1-8b-instruct-l4", "namespace": "kubeai",
+                     "labels": {"team": "platform"}},
+        "spec": {
+            "url": "hf://meta-llama/Llama-3.1-8B-Instruct",
+            "engine": "VLLM",
+            "features": ["TextGeneration"],
+            "resourceProfile": "nvidia-gpu-l4:1",
+            "args": ["--max-model-len=8192", "--enable-prefix-caching"],
+            "minReplicas": 0,
+            "maxReplicas": 3,
+            "targetRequests": 32,
+            "loadBalancing": {"strategy": "PrefixHash"},
+            "adapters": [{"name": "sql-lora", "url": "hf://org/sql-lora"}],
+        },
+    },
+    {
+        "metadata": {"name": "gemma2-2b-cpu", "namespace": "kubeai"},
+        "spec": {
+            "url": "ollama://gemma2:2b",
+            "engine": "OLlama",
+            "features": ["TextGeneration"],
+            "resourceProfile": "cpu:2",
+            "minReplicas": 1,
+        },
+    },
+    {
+        "metadata": {"name": "bge-embed-text-cpu", "namespace": "kubeai"},
+        "spec": {
+            "url": "hf://BAAI/bge-small-en-v1.5",
+            "engine": "Infinity",
+            "features": ["TextEmbedding"],
+            "resourceProfile": "cpu:1",
+            "minReplicas": 0,
+        },
+    },
+    {
+        "metadata": {"name": "bge-rerank-base-cpu", "namespace": "research"},
+        "spec": {
+            "url": "hf://BAAI/bge-reranker-base",
+            "engine": "Infinity",
+            "features": ["Reranking"],
+            "resourceProfile": "cpu:1",
+        },
+    },
+    {
+        "metadata": {"name": "faster-whisper-medium-en-cpu", "namespace": "research"},
+        "spec": {
+            "url": "hf://Systran/faster-whisper-medium.en",
+            "engine": "FasterWhisper",
+            "features": ["SpeechToText"],
+            "resourceProfile": "cpu:1",
+            "minReplicas": 0,
+            "env": {"WHISPER__MIN_DURATION": "1"},
+        },
+    },
+    {
+        "metadata": {"name": "qwen2.5-7b-cached", "namespace": "research"},
+        "spec": {
+            "url": "s3://models/qwen2.5-7b-instruct",
+            "engine": "VLLM",
+            "features": ["TextGeneration", "TextEmbedding"],
+            "cacheProfile": "standard-filestore",
+            "resourceProfile": "nvidia-gpu-l4:2",
+            "files": [{"path": "/config/chat-template.jinja", "content": "{{ messages }}"}],
+            "autoscalingDisabled": True,
+            "replicas": 1,
+        },
+    },
+]
+
+
+def seed_samples(kubeconfig: Path) -> int:
+    """Create the sample namespaces and models (existing ones are left alone)."""
+    import kube
+
+    cluster = kube.Cluster.from_kubeconfig(kubeconfig)
+    caller = cluster.as_app()
+    try:
+        for namespace in SAMPLE_NAMESPACES:
+            kube.create_namespace(caller, namespace, exist_ok=True)
+        for sample in SAMPLES:
+            try:
+                kube.create_model(caller, sample)
+            except kube.AlreadyExists:
+                pass
+    finally:
+        cluster.close()
+    return len(SAMPLES)

@@ -1,0 +1,39 @@
+"""kmm's service layer: the only code that talks to Kubernetes.
+
+Import what you need from here; `kubernetes` itself is never imported elsewhere.
+"""
+
+from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
+from kube.errors import (
+    AlreadyExists,
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    KubeError,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
+from kube.models import (
+    create_model,
+    delete_model,
+    get_model,
+    list_model_events,
+    list_models,
+    list_models_with_version,
+    patch_model,
+    replace_model,
+    update_model,
+)
+from kube.namespaces import create_namespace, delete_namespace, list_namespaces, server_version
+from kube.patch import apply_merge_patch, merge_patch
+
+__all__ = [
+    "AlreadyExists", "BadRequest", "Caller", "Cluster", "ConfigurationError", "Conflict",
+    "Forbidden", "Identity", "Invalid", "KubeError", "NotFound", "Unauthorized", "Unavailable",
+    "apply_merge_patch", "create_model", "create_namespace", "delete_namespace", "default_cluster", "delete_model", "get_model",
+    "list_model_events", "list_models", "list_models_with_version", "list_namespaces",
+    "merge_patch", "patch_model", "replace_model", "server_version", "set_default_cluster", "update_model",
+]

@@ -1,0 +1,175 @@
+"""Client-side validation of Model objects against the schema.
+
+`validate_model(obj, old=None)` walks `modelspec.schema.MODEL` and returns every
+problem as a `FieldError` with a dotted path ("spec.adapters[0].name") and the
+same message the API server would give, so forms and the REST API can put each
+message next to its field before anything reaches Kubernetes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from modelspec.schema import MODEL, SPEC, Node
+
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def join(path: str, name: str | int) -> str:
+    if isinstance(name, int):
+        return f"{path}[{name}]"
+    return f"{path}.{name}" if path else name
+
+
+def _type_ok(node: Node, value: Any) -> bool:
+    if node.type == "string":
+        return isinstance(value, str)
+    if node.type == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if node.type == "boolean":
+        return isinstance(value, bool)
+    if node.type == "array":
+        return isinstance(value, list)
+    return isinstance(value, Mapping)
+
+
+TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "true or false",
+              "array": "a list", "object": "an object"}
+
+
+def _check_scalar(node: Node, value: Any, path: str, errors: list[FieldError]) -> None:
+    if node.enum and value not in node.enum:
+        errors.append(FieldError(path, f"Unsupported value {value!r}: supported values are "
+                                       + ", ".join(repr(v) for v in node.enum) + "."))
+    if node.type == "string":
+        if node.max_length is not None and len(value) > node.max_length:
+            errors.append(FieldError(
+                path, f"Must have at most {node.max_length} characters ({len(value)} given)."))
+        if node.pattern is not None and not re.search(node.pattern, value):
+            errors.append(FieldError(path, f"Must match the pattern {node.pattern}."))
+    if node.type == "integer":
+        if node.minimum is not None and value < node.minimum:
+            errors.append(FieldError(path, f"Must be greater than or equal to {node.minimum}."))
+        low, high = INT64 if node.format != "int32" else INT32
+        if not low <= value <= high:
+            errors.append(FieldError(path, f"Must fit in a {node.format or 'int64'} integer."))
+
+
+def _walk(node: Node, value: Any, old: Any, path: str, errors: list[FieldError]) -> None:
+    if not _type_ok(node, value):
+        errors.append(FieldError(path, f"Must be {TYPE_NAMES[node.type]}."))
+        return
+    _check_scalar(node, value, path, errors)
+    if node.type == "array" and node.items is not None:
+        if node.max_items is not None and len(value) > node.max_items:
+            errors.append(FieldError(
+                path, f"Must have at most {node.max_items} items ({len(value)} given)."))
+        for index, item in enumerate(value):
+            _walk(node.items, item, None, join(path, index), errors)
+    if node.type == "object":
+        for name in node.required:
+            if name not in value:
+                errors.append(FieldError(join(path, name), "This field is required."))
+        for name, child in node.properties.items():
+            if name in value and value[name] is not None:
+                old_child = old.get(name) if isinstance(old, Mapping) else None
+                _walk(child, value[name], old_child, join(path, name), errors)
+        if node.additional_properties is not None:
+            for key, item in value.items():
+                _walk(node.additional_properties, item, None, join(path, key), errors)
+    for rule in node.rules:
+        if rule.transition:
+            # Like the API server: transition rules run only when an old value exists.
+            ok = old is None or rule.check(value, old)
+        else:
+            ok = rule.check(value)
+        if not ok:
+            where = path
+            for part in (rule.field or "").split(".") if rule.field else ():
+                where = join(where, part)
+            errors.append(FieldError(where, rule.message))
+
+
+def validate_metadata(metadata: Mapping[str, Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    name = metadata.get("name")
+    if not name:
+        errors.append(FieldError("metadata.name", "This field is required."))
+    elif not isinstance(name, str) or not DNS1123_SUBDOMAIN.match(name) or len(name) > 253:
+        errors.append(FieldError(
+            "metadata.name",
+            "Must consist of lower case alphanumeric characters, '-' or '.', and must start "
+            "and end with an alphanumeric character."))
+    namespace = metadata.get("namespace")
+    if namespace is not None and (not isinstance(namespace, str)
+                                  or not DNS1123_LABEL.match(namespace) or len(namespace) > 63):
+        errors.append(FieldError(
+            "metadata.namespace",
+            "Must be a DNS label: at most 63 lower case alphanumeric characters or '-', "
+            "starting and ending with an alphanumeric character."))
+    return errors
+
+
+def validate_model(obj: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> list[FieldError]:
+    """Every problem the schema can find in a Model object (old: the stored object, on update)."""
+    errors = validate_metadata(obj.get("metadata") or {})
+    if "spec" not in obj:
+        errors.append(FieldError("spec", "This field is required."))
+    _walk(MODEL, obj, old, "", errors)
+    return errors
+
+
+def validate_spec(spec: Mapping[str, Any], old_spec: Mapping[str, Any] | None = None) -> list[FieldError]:
+    """Problems in a spec alone; paths are relative to the spec ("minReplicas")."""
+    errors: list[FieldError] = []
+    _walk(SPEC, spec, old_spec, "", errors)
+    return errors
+
+
+CEL_VALUE_PREFIX = re.compile(r'^Invalid value: "[a-z]+": ')
+
+
+def _rule_targets() -> dict[str, str]:
+    """Message of each object-level CEL rule -> the path of the field it is about."""
+    targets: dict[str, str] = {}
+
+    def walk(node: Node, path: str) -> None:
+        for rule in node.rules:
+            if rule.field:
+                targets[rule.message] = join(path, rule.field) if path else rule.field
+        for name, child in node.properties.items():
+            walk(child, join(path, name))
+        if node.items is not None:
+            walk(node.items, path)
+
+    walk(MODEL, "")
+    return targets
+
+
+RULE_TARGETS = _rule_targets()
+
+
+def locate_cause(field: str, message: str) -> FieldError:
+    """Turn an API server `details.causes` entry into a FieldError on the right field.
+
+    CEL rules written on an object report the object ("spec"); the schema knows
+    which field each such rule is about, so the message moves there.
+    """
+    field = "" if field in ("<nil>", "") else field
+    text = CEL_VALUE_PREFIX.sub("", message)
+    return FieldError(RULE_TARGETS.get(text, field), text)
