@@ -26,10 +26,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import yaml
 
@@ -94,7 +93,7 @@ def _go_build(target: Path) -> None:
     compiled, tail = 0, []
     for line in process.stderr:
         compiled += 1
-        tail = (tail + [line.rstrip()])[-30:]
+        tail = ([*tail, line.rstrip()])[-30:]
         if compiled % 100 == 0:
             log(f"  compiled {compiled} packages ({time.monotonic() - started:.0f}s)")
     if process.wait() != 0:
@@ -127,6 +126,8 @@ class ControlPlane:
     version: str = ""
     workdir: Path | None = None
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    commands: list[list[str]] = field(default_factory=list)
+    pki: Pki | None = None
     started_in: float = 0.0
 
     def __enter__(self) -> ControlPlane:
@@ -140,6 +141,13 @@ class ControlPlane:
         return not self.processes
 
     def stop(self) -> None:
+        self.halt()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def halt(self) -> None:
+        """Stop the processes but keep their data, so resume() brings the same cluster back."""
         for process in self.processes:
             if process.poll() is None:
                 if process.stdin:
@@ -152,9 +160,13 @@ class ControlPlane:
                 process.kill()
                 process.wait()
         self.processes.clear()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+
+    def resume(self) -> None:
+        """Start the processes again on the same ports and data, and wait until ready."""
+        assert self.workdir is not None
+        assert self.pki is not None
+        self.processes = [_launch(command, self.workdir) for command in self.commands]
+        _wait_ready(self, self.pki)
 
     def log_tail(self, lines: int = 40) -> str:
         if self.workdir is None:
@@ -192,23 +204,27 @@ def _start_processes(kubeconfig: Path | None) -> ControlPlane:
     workdir = Path(tempfile.mkdtemp(prefix="kmm-devcluster-"))
     plane = ControlPlane(kubeconfig=kubeconfig or workdir / "kubeconfig", workdir=workdir)
     try:
-        pki = write_pki(workdir)
+        plane.pki = pki = write_pki(workdir)
         plane.tokens = pki.tokens
         port = free_port()
         etcd_client, etcd_peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
         args = _apiserver_args(pki, port, workdir)
-        log_file = open(workdir / "apiserver.log", "wb")  # noqa: SIM115 - lives with the process
         assets = os.environ.get("KUBEBUILDER_ASSETS")
         if assets:
-            plane.processes = _start_envtest(Path(assets), args, etcd_client, etcd_peer, workdir,
-                                             log_file)
+            plane.commands = [
+                [str(Path(assets) / "etcd"), f"--data-dir={workdir / 'etcd'}",
+                 f"--listen-client-urls={etcd_client}", f"--advertise-client-urls={etcd_client}",
+                 f"--listen-peer-urls={etcd_peer}", f"--initial-advertise-peer-urls={etcd_peer}",
+                 f"--initial-cluster=default={etcd_peer}", "--unsafe-no-fsync"],
+                [str(Path(assets) / "kube-apiserver"), *args, f"--etcd-servers={etcd_client}"],
+            ]
         else:
             binary = build_binaries() / "apiserver"
-            command = [str(binary), f"--etcd-dir={workdir / 'etcd'}",
-                       f"--etcd-client-url={etcd_client}", f"--etcd-peer-url={etcd_peer}",
-                       f"--etcd-log={workdir / 'etcd.log'}", "--exit-with-stdin", "--", *args]
-            plane.processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log_file,
-                                                stderr=subprocess.STDOUT, start_new_session=True)]
+            plane.commands = [[str(binary), f"--etcd-dir={workdir / 'etcd'}",
+                               f"--etcd-client-url={etcd_client}", f"--etcd-peer-url={etcd_peer}",
+                               f"--etcd-log={workdir / 'etcd.log'}", "--exit-with-stdin", "--",
+                               *args]]
+        plane.processes = [_launch(command, workdir) for command in plane.commands]
         plane.server = f"https://127.0.0.1:{port}"
         _wait_ready(plane, pki)
         _write_kubeconfig(plane.kubeconfig, plane.server, pki)
@@ -218,6 +234,16 @@ def _start_processes(kubeconfig: Path | None) -> ControlPlane:
         plane.stop()
         raise
     return plane
+
+
+def _launch(command: list[str], workdir: Path) -> subprocess.Popen[bytes]:
+    with open(workdir / "apiserver.log", "ab") as log_file:
+        if command[0].endswith("/apiserver"):
+            # Our binary exits when its stdin closes, i.e. when this process dies.
+            return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log_file,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file,
+                                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
 
 
 def _apiserver_args(pki: Pki, port: int, workdir: Path) -> list[str]:
@@ -239,19 +265,6 @@ def _apiserver_args(pki: Pki, port: int, workdir: Path) -> list[str]:
         "--profiling=false",
         "--v=0",
     ]
-
-
-def _start_envtest(assets: Path, args: Sequence[str], etcd_client: str, etcd_peer: str,
-                   workdir: Path, log_file: IO[bytes]) -> list[subprocess.Popen[bytes]]:
-    etcd = subprocess.Popen(
-        [str(assets / "etcd"), f"--data-dir={workdir / 'etcd'}",
-         f"--listen-client-urls={etcd_client}", f"--advertise-client-urls={etcd_client}",
-         f"--listen-peer-urls={etcd_peer}", "--unsafe-no-fsync"],
-        stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-    apiserver = subprocess.Popen(
-        [str(assets / "kube-apiserver"), *args, f"--etcd-servers={etcd_client}"],
-        stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-    return [apiserver, etcd]
 
 
 def _request(plane: ControlPlane, pki: Pki, path: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +91,8 @@ def seed_samples(kubeconfig: Path) -> int:
         for namespace in SAMPLE_NAMESPACES:
             kube.create_namespace(caller, namespace, exist_ok=True)
         for sample in SAMPLES:
-            try:
+            with contextlib.suppress(kube.AlreadyExists):
                 kube.create_model(caller, sample)
-            except kube.AlreadyExists:
-                pass
     finally:
         cluster.close()
     return len(SAMPLES)

@@ -3,6 +3,7 @@
 Import what you need from here; `kubernetes` itself is never imported elsewhere.
 """
 
+from kube.access import UserInfo, can_i, who_am_i
 from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
 from kube.errors import (
     AlreadyExists,
@@ -31,9 +32,34 @@ from kube.namespaces import create_namespace, delete_namespace, list_namespaces,
 from kube.patch import apply_merge_patch, merge_patch
 
 __all__ = [
-    "AlreadyExists", "BadRequest", "Caller", "Cluster", "ConfigurationError", "Conflict",
-    "Forbidden", "Identity", "Invalid", "KubeError", "NotFound", "Unauthorized", "Unavailable",
-    "apply_merge_patch", "create_model", "create_namespace", "delete_namespace", "default_cluster", "delete_model", "get_model",
-    "list_model_events", "list_models", "list_models_with_version", "list_namespaces",
-    "merge_patch", "patch_model", "replace_model", "server_version", "set_default_cluster", "update_model",
+    "AlreadyExists",
+    "BadRequest",
+    "Caller",
+    "Cluster",
+    "ConfigurationError",
+    "Conflict",
+    "Forbidden",
+    "Identity",
+    "Invalid",
+    "KubeError",
+    "NotFound",
+    "Unauthorized",
+    "Unavailable",
+    "UserInfo", "apply_merge_patch", "can_i",
+    "create_model",
+    "create_namespace",
+    "default_cluster",
+    "delete_model",
+    "delete_namespace",
+    "get_model",
+    "list_model_events",
+    "list_models",
+    "list_models_with_version",
+    "list_namespaces",
+    "merge_patch",
+    "patch_model",
+    "replace_model",
+    "server_version",
+    "set_default_cluster",
+    "update_model", "who_am_i",
 ]

@@ -181,7 +181,8 @@ class Cluster:
         api.user_agent = "kmm"
         if identity.kind == "impersonate":
             rest = api.rest_client
-            rest.pool_manager = _ImpersonatingPool(rest.pool_manager, identity.user, identity.groups)
+            rest.pool_manager = _ImpersonatingPool(  # type: ignore[assignment]  # duck-typed wrapper
+                rest.pool_manager, identity.user, identity.groups)
         return api
 
     def close(self) -> None:

@@ -141,7 +141,7 @@ def validate_spec(spec: Mapping[str, Any], old_spec: Mapping[str, Any] | None = 
     return errors
 
 
-CEL_VALUE_PREFIX = re.compile(r'^Invalid value: "[a-z]+": ')
+CEL_VALUE_PREFIX = re.compile(r'^Invalid value: ("[a-z]+": )?')
 
 
 def _rule_targets() -> dict[str, str]:

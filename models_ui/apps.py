@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ModelsUiConfig(AppConfig):
+    name = "models_ui"
+    verbose_name = "KubeAI models"

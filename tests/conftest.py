@@ -1,0 +1,96 @@
+"""Shared fixtures: one real control plane per test session, unique namespaces per test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import kube
+from devcluster import controlplane
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[controlplane.ControlPlane]:
+    plane = controlplane.start()
+    cluster = kube.Cluster.from_kubeconfig(plane.kubeconfig)
+    kube.set_default_cluster(cluster)
+    _started.append(plane)
+    yield plane
+    kube.set_default_cluster(None)
+    plane.stop()
+
+
+_started: list[controlplane.ControlPlane] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for plane in _started:
+        terminalreporter.write_line(
+            f"control plane: kube-apiserver {plane.version} at {plane.server}, "
+            f"ready in {plane.started_in:.1f}s"
+        )
+
+
+@pytest.fixture
+def cluster(control_plane: controlplane.ControlPlane) -> kube.Cluster:
+    return kube.default_cluster()
+
+
+@pytest.fixture
+def admin(cluster: kube.Cluster) -> kube.Caller:
+    return cluster.as_app()
+
+
+@pytest.fixture
+def namespace(admin: kube.Caller) -> str:
+    """A fresh namespace. Without a namespace controller it is never waited on after delete."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    kube.create_namespace(admin, name)
+    return name
+
+
+def make_model(namespace: str, name: str = "m1", **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "url": "hf://org/model",
+        "engine": "VLLM",
+        "features": ["TextGeneration"],
+    }
+    body.update(spec)
+    return {"metadata": {"name": name, "namespace": namespace}, "spec": body}
+
+
+def kubectl(*args: str, stdin: str | None = None) -> str:
+    """Run the real kubectl (built with the control plane) against the test cluster."""
+    binary = controlplane.build_binaries() / "kubectl"
+    kubeconfig = str(_started[-1].kubeconfig)
+    result = subprocess.run([str(binary), f"--kubeconfig={kubeconfig}", *args], input=stdin,
+                            capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+def set_status(namespace: str, name: str, status: dict[str, Any]) -> None:
+    """Write status as KubeAI's controller would, through the status subresource."""
+    kubectl("patch", "models.kubeai.org", name, "-n", namespace, "--subresource=status",
+            "--type=merge", "-p", json.dumps({"status": status}))
+
+
+def create_event(model: dict[str, Any], reason: str, timestamp: str) -> None:
+    metadata = model["metadata"]
+    event = {
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"generateName": f"{metadata['name']}.", "namespace": metadata["namespace"]},
+        "involvedObject": {"apiVersion": "kubeai.org/v1", "kind": "Model",
+                           "name": metadata["name"], "namespace": metadata["namespace"],
+                           "uid": metadata["uid"]},
+        "reason": reason, "message": f"{reason} happened", "type": "Normal",
+        "firstTimestamp": timestamp, "lastTimestamp": timestamp, "count": 1,
+        "source": {"component": "kubeai"},
+    }
+    kubectl("create", "-f", "-", stdin=json.dumps(event))

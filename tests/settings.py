@@ -1,0 +1,13 @@
+"""Test settings: production settings with a throwaway key and plain-HTTP cookies."""
+
+import os
+
+os.environ.setdefault("KMM_SECRET_KEY", "kmm-tests-only")
+os.environ.setdefault("KMM_SECURE_COOKIES", "false")
+os.environ.setdefault("KMM_AUTH_MODE", "none")
+os.environ.setdefault("KMM_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from kmm.settings import *  # noqa: F403
+
+STORAGES = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+WHITENOISE_USE_FINDERS = True
