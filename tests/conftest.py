@@ -28,7 +28,21 @@ def control_plane() -> Iterator[controlplane.ControlPlane]:
 _started: list[controlplane.ControlPlane] = []
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Anything that touches the control plane is an integration test.
+    for item in items:
+        if "control_plane" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cluster)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    reports = [r for r in terminalreporter.stats.get("passed", []) if r.when == "call"]
+    failed = [r for r in terminalreporter.stats.get("failed", []) if r.when == "call"]
+    integration = [r for r in reports if "cluster" in r.keywords]
+    terminalreporter.write_line(
+        f"integration tests against the real API server: {len(integration)} passed, "
+        f"{sum('cluster' in r.keywords for r in failed)} failed; "
+        f"unit and other tests: {len(reports) - len(integration)} passed")
     for plane in _started:
         terminalreporter.write_line(
             f"control plane: kube-apiserver {plane.version} at {plane.server}, "

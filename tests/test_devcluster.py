@@ -36,7 +36,8 @@ def test_the_crd_is_established(admin: kube.Caller) -> None:
 def test_stop_leaves_no_process_and_no_files() -> None:
     plane = controlplane.start(seed=True)
     workdir, pids = plane.workdir, [p.pid for p in plane.processes]
-    assert workdir is not None and workdir.exists()
+    assert workdir is not None
+    assert workdir.exists()
     cluster = kube.Cluster.from_kubeconfig(plane.kubeconfig)
     engines = {m["spec"]["engine"] for m in kube.list_models(cluster.as_app())}
     features = {f for m in kube.list_models(cluster.as_app()) for f in m["spec"]["features"]}
