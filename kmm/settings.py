@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "kmm.htmx_messages.HtmxMessagesMiddleware",
     "kmm.middleware.KubeCallerMiddleware",
 ]
 
@@ -105,6 +106,16 @@ REST_FRAMEWORK = {
 # KMM_KUBE_CONTEXT, KMM_KUBE_TIMEOUT); see kube.cluster.Cluster.from_environment.
 KMM_AUTH_MODE = env.choice("KMM_AUTH_MODE", "none" if DEBUG else "token",
                            ("token", "proxy", "none"))
+
+# Suggestions for the form's profile fields (KubeAI's default ResourceProfiles).
+KMM_RESOURCE_PROFILES = env.strings(
+    "KMM_RESOURCE_PROFILES",
+    "cpu,nvidia-gpu-t4,nvidia-gpu-l4,nvidia-gpu-l40s,nvidia-gpu-h100,nvidia-gpu-gh200,"
+    "nvidia-gpu-a100-80gb,nvidia-gpu-a100-40gb,nvidia-gpu-a16,nvidia-gpu-rtx4070-8gb,amd-gpu-mi300x",
+)
+KMM_CACHE_PROFILES = env.strings("KMM_CACHE_PROFILES")
+# Namespaces offered to users who may not list namespaces cluster-wide.
+KMM_NAMESPACES = env.strings("KMM_NAMESPACES")
 
 LOGGING = {
     "version": 1,

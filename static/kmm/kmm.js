@@ -4,4 +4,45 @@
 document.addEventListener("click", (event) => {
   const dismiss = event.target.closest("[data-dismiss]");
   if (dismiss) dismiss.closest(".toast")?.remove();
+
+  // Remove a repeating row; the formset skips rows that are absent.
+  const remove = event.target.closest("[data-remove-row]");
+  if (remove) {
+    const row = remove.closest("[data-row]");
+    const focusTarget = row?.closest(".rows")?.querySelector("button[hx-get]");
+    row?.remove();
+    focusTarget?.focus();
+  }
+
+  const copy = event.target.closest("[data-copy]");
+  if (copy) {
+    const source = document.querySelector(copy.dataset.copy);
+    navigator.clipboard?.writeText(source.textContent).then(() => {
+      copy.textContent = "Copied";
+      setTimeout(() => { copy.textContent = "Copy"; }, 1500);
+    });
+  }
+});
+
+// The namespace switcher applies on change (its button stays for keyboard and no-JS use).
+document.addEventListener("change", (event) => {
+  const form = event.target.closest("form[data-autosubmit]");
+  if (form) form.requestSubmit();
+});
+
+// Polls send If-None-Match; a 304 means "nothing changed": keep the page as it is.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.status === 304) event.detail.shouldSwap = false;
+});
+
+// Toasts fade after a while unless they report an error.
+document.addEventListener("htmx:load", (event) => {
+  event.detail.elt.querySelectorAll?.(".toast:not(.toast-error)").forEach((toast) => {
+    setTimeout(() => toast.remove(), 8000);
+  });
+});
+
+// After a failed save, move focus to the summary so screen readers announce it.
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("error-summary")?.focus();
 });
