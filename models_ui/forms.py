@@ -129,8 +129,11 @@ class ModelForm(forms.Form):
         self.readonly_reasons: dict[str, str] = {}
         if base is not None:
             self._lock_immutable(base)
+        # Bound rows are compared with blank rows, not the stored ones: a row is kept
+        # because it is filled in, whether or not it changed.
         self.formsets = {
-            prefix: kind.formset_class(data, prefix=prefix, initial=self._initial_rows(prefix))
+            prefix: kind.formset_class(data, prefix=prefix,
+                                       initial=None if data is not None else self._initial_rows(prefix))
             for prefix, kind in ROW_KINDS.items()
         }
         self.row_errors: dict[str, list[str]] = {prefix: [] for prefix in ROW_KINDS}

@@ -8,6 +8,7 @@ message next to its field before anything reaches Kubernetes.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -125,8 +126,27 @@ def validate_metadata(metadata: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
+def with_defaults(value: Any, node: Node = MODEL) -> Any:
+    """A copy of `value` with the schema's defaults filled in, as the API server does first."""
+    if node.type == "object" and isinstance(value, Mapping):
+        out = dict(value)
+        for name, child in node.properties.items():
+            if name not in out and child.default is not None:
+                out[name] = copy.deepcopy(child.default)
+            if name in out:
+                out[name] = with_defaults(out[name], child)
+        return out
+    if node.type == "array" and isinstance(value, list) and node.items is not None:
+        return [with_defaults(item, node.items) for item in value]
+    return value
+
+
 def validate_model(obj: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> list[FieldError]:
-    """Every problem the schema can find in a Model object (old: the stored object, on update)."""
+    """Every problem the schema can find in a Model object (old: the stored object, on update).
+
+    Defaults are applied first, as the API server does before it validates.
+    """
+    obj = with_defaults(obj)
     errors = validate_metadata(obj.get("metadata") or {})
     if "spec" not in obj:
         errors.append(FieldError("spec", "This field is required."))
