@@ -171,7 +171,8 @@ class TestDetail:
         response = client.get(f"/models/{namespace}/seen/")
         content = response.content.decode()
         assert response.status_code == 200
-        assert "team-x" in content and "fast" in content
+        assert "team-x" in content
+        assert "fast" in content
         assert re.search(r'data-testid="replicas">\s*1 / 2', content)
         assert "Scaled happened" in content
         assert "kind: Model" in content  # the YAML section
@@ -308,7 +309,8 @@ class TestChange:
         kube.create_model(admin, make_model(namespace, "locked", cacheProfile="fast"))
         page = client.get(f"/models/{namespace}/locked/change/")
         form = page.context["form"]
-        assert form.fields["cacheProfile"].disabled and form.fields["url"].disabled
+        assert form.fields["cacheProfile"].disabled
+        assert form.fields["url"].disabled
         assert "cannot change while a cache profile is set" in page.content.decode()
         data = form_data(page)
         data.update(cacheProfile="slow", url="hf://other/m")
@@ -418,7 +420,8 @@ class TestRows:
         response = client.get("/rows/env/", {"env-TOTAL_FORMS": "2"}, headers=HTMX)
         content = response.content.decode()
         assert 'name="env-2-name"' in content
-        assert 'name="env-TOTAL_FORMS" value="3"' in content and 'hx-swap-oob="true"' in content
+        assert 'name="env-TOTAL_FORMS" value="3"' in content
+        assert 'hx-swap-oob="true"' in content
 
     def test_it_stops_at_the_schema_limit(self, client: Client, control_plane) -> None:
         response = client.get("/rows/files/", {"files-TOTAL_FORMS": "10"}, headers=HTMX)
@@ -435,5 +438,6 @@ def test_htmx_responses_carry_pending_messages_as_toasts(client: Client, admin: 
     response = client.get("/", {"namespace": namespace},
                           headers={**HTMX, "HX-Target": "changelist-results"})
     content = response.content.decode()
-    assert 'id="toasts"' in content and 'hx-swap-oob="true"' in content
+    assert 'id="toasts"' in content
+    assert 'hx-swap-oob="true"' in content
     assert "was deleted" in content
