@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +14,16 @@ from kubernetes.client.exceptions import ApiException
 from kube import errors
 from kube.cluster import Caller
 from modelspec.validation import FieldError, locate_cause
+
+# Failed API-server calls by HTTP status ("0" when the server could not be reached),
+# read by /metrics.
+API_ERRORS: Counter[str] = Counter()
+_errors_lock = threading.Lock()
+
+
+def count_error(status: int) -> None:
+    with _errors_lock:
+        API_ERRORS[str(status)] += 1
 
 
 def call(caller: Caller, fn: Callable[..., Any], *args: Any, verb: str, resource: str,
@@ -37,6 +49,7 @@ def call(caller: Caller, fn: Callable[..., Any], *args: Any, verb: str, resource
 
 
 def unavailable(caller: Caller, exc: BaseException) -> errors.Unavailable:
+    count_error(0)
     reason = type(getattr(exc, "reason", None) or exc).__name__
     return errors.Unavailable(
         f"The Kubernetes API server at {caller.cluster.server} cannot be reached ({reason}). "
@@ -48,6 +61,7 @@ def unavailable(caller: Caller, exc: BaseException) -> errors.Unavailable:
 def translate(exc: ApiException, *, verb: str, resource: str, namespace: str | None,
               name: str | None) -> errors.KubeError:
     status = exc.status or 0
+    count_error(status)
     body = errors.status_body(exc.body)
     message = str(body.get("message") or exc.reason or "Kubernetes API error")
     reason = str(body.get("reason") or "")

@@ -12,6 +12,7 @@ import pytest
 
 import kube
 from devcluster import controlplane
+from kube.cache import ModelCache, model_cache, reset_model_cache
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +22,7 @@ def control_plane() -> Iterator[controlplane.ControlPlane]:
     kube.set_default_cluster(cluster)
     _started.append(plane)
     yield plane
+    reset_model_cache()
     kube.set_default_cluster(None)
     plane.stop()
 
@@ -66,6 +68,14 @@ def namespace(admin: kube.Caller) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
     kube.create_namespace(admin, name)
     return name
+
+
+@pytest.fixture
+def cache(control_plane: controlplane.ControlPlane) -> ModelCache:
+    """The process-wide watch cache (as the views use it), synced with the test cluster."""
+    shared = model_cache()
+    assert shared.wait_synced(10), shared.stats()["models"].last_error
+    return shared
 
 
 def make_model(namespace: str, name: str = "m1", **spec: Any) -> dict[str, Any]:
