@@ -7,6 +7,7 @@ secrets can come from mounted Kubernetes Secrets.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -51,3 +52,11 @@ def choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 def strings(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in string(name, default).split(",") if item.strip()]
+
+
+def rate(name: str, default: str) -> str:
+    """A request rate like 120/min (per second, minute, hour or day), or "off"."""
+    value = string(name, default).strip().lower()
+    if value == "off" or re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        return value
+    raise ImproperlyConfigured(f"{name} must be a rate like 120/min, or off, not {value!r}.")

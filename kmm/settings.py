@@ -33,11 +33,15 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "models_ui",
     "public_api",
+    "models_api",
 ]
 
 MIDDLEWARE = [
+    "kmm.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -100,6 +104,22 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Service-layer errors become JSON with their status (models_api.errors).
+    "EXCEPTION_HANDLER": "models_api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Proxies in front of kmm whose X-Forwarded-For names the client (for throttling).
+    "NUM_PROXIES": env.integer("KMM_NUM_PROXIES", 0),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "kmm API",
+    "DESCRIPTION": "Manage KubeAI Models (models.kubeai.org/v1) with your Kubernetes "
+                   "identity, and read the public OpenRouter model list.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Kubernetes: the cluster comes from the environment (in-cluster, KUBECONFIG,
@@ -116,6 +136,14 @@ KMM_RESOURCE_PROFILES = env.strings(
 KMM_CACHE_PROFILES = env.strings("KMM_CACHE_PROFILES")
 # Namespaces offered to users who may not list namespaces cluster-wide.
 KMM_NAMESPACES = env.strings("KMM_NAMESPACES")
+
+# The public OpenRouter endpoint (README, "Publishing models").
+KMM_PUBLISH_MODE = env.choice("KMM_PUBLISH_MODE", "annotation", ("annotation", "all", "namespaces"))
+KMM_PUBLISH_NAMESPACES = env.strings("KMM_PUBLISH_NAMESPACES")
+if KMM_PUBLISH_MODE == "namespaces" and not KMM_PUBLISH_NAMESPACES:
+    raise ImproperlyConfigured("KMM_PUBLISH_MODE=namespaces needs KMM_PUBLISH_NAMESPACES.")
+KMM_PUBLIC_RATE = env.rate("KMM_PUBLIC_RATE", "120/min")
+KMM_PUBLIC_MAX_AGE = env.integer("KMM_PUBLIC_MAX_AGE", 30)
 
 LOGGING = {
     "version": 1,

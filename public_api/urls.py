@@ -1,3 +1,7 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from public_api import views
+
+urlpatterns = [
+    path("api/models", views.PublicModels.as_view(), name="public_models"),
+]

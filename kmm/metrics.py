@@ -1,0 +1,83 @@
+"""Prometheus metrics: GET /metrics.
+
+- kmm_http_requests_total{view,method,status} and kmm_http_request_duration_seconds{view}
+- kmm_cache_models, kmm_cache_namespaces, kmm_cache_synced, kmm_cache_age_seconds (since the
+  API server last told the cache anything), kmm_cache_version
+- kmm_watch_restarts_total{resource,reason} (reason: gone = 410 re-list, error = reconnect)
+- kmm_apiserver_errors_total{status} (failed API-server calls; status 0: unreachable)
+
+Each process keeps its own figures (a gunicorn worker answers for itself).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from kube import cache as kube_cache
+from kube.calls import API_ERRORS
+
+REQUESTS = Counter("kmm_http_requests", "HTTP requests served, by view, method and status.",
+                   ["view", "method", "status"])
+LATENCY = Histogram("kmm_http_request_duration_seconds", "Time to answer a request, by view.",
+                    ["view"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5,
+                                       10))
+
+
+class MetricsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = request.resolver_match
+        view = match.view_name if match is not None else "none"
+        LATENCY.labels(view).observe(time.perf_counter() - started)
+        REQUESTS.labels(view, request.method, str(response.status_code)).inc()
+        return response
+
+
+class CacheCollector(Collector):
+    """Reads the watch cache's state at scrape time (without starting it)."""
+
+    def collect(self) -> Iterator[Metric]:
+        cache = kube_cache.running_cache()
+        snapshot = cache.snapshot() if cache else kube_cache.Snapshot()
+        yield GaugeMetricFamily("kmm_cache_models", "Models in the watch cache.",
+                                value=len(snapshot.models))
+        yield GaugeMetricFamily("kmm_cache_namespaces", "Namespaces in the watch cache.",
+                                value=len(snapshot.namespaces))
+        yield GaugeMetricFamily("kmm_cache_synced", "1 once the cache has listed the models.",
+                                value=1 if snapshot.synced else 0)
+        yield GaugeMetricFamily("kmm_cache_version", "Changes the cache has seen.",
+                                value=snapshot.version)
+        age = cache.age() if cache else float("inf")
+        yield GaugeMetricFamily("kmm_cache_age_seconds", "Seconds since the API server last "
+                                "told the cache anything (list, event or bookmark).", value=age)
+        restarts = CounterMetricFamily("kmm_watch_restarts", "Watch restarts, by resource and "
+                                       "reason (gone: 410 and a new list; error: reconnect).",
+                                       labels=["resource", "reason"])
+        for resource, stats in (cache.stats() if cache else {}).items():
+            for reason in ("gone", "error"):
+                restarts.add_metric([resource, reason], stats.restarts[reason])
+        yield restarts
+        failures = CounterMetricFamily("kmm_apiserver_errors", "Failed Kubernetes API calls, by "
+                                       "HTTP status (0: unreachable).", labels=["status"])
+        for code, count in sorted(API_ERRORS.items()):
+            failures.add_metric([code], count)
+        yield failures
+
+
+REGISTRY.register(CacheCollector())
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,161 @@
+"""DRF serializers for Model objects, derived from `modelspec.schema`.
+
+The fields are generated from the schema tree (so the OpenAPI schema, the
+browsable API and the CRD all describe the same thing). Validation is
+`modelspec.validation` plus the listing annotations' rules, run on the body as
+sent: bodies are Model objects as Kubernetes returns them, so nothing is
+coerced or dropped on the way to the API server, which stays the final judge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from modelspec import schema
+from modelspec.listing import validate_listing
+from modelspec.validation import FieldError, validate_model
+
+
+def _camel(path: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in path.split("."))
+
+
+def field_for(node: schema.Node, path: str, required: bool = False) -> serializers.Field:
+    """The DRF field that documents one schema node."""
+    common: dict[str, Any] = {"required": required}
+    if node.description:
+        common["help_text"] = node.description
+    if node.label:
+        common["label"] = node.label
+    if node.enum:
+        return serializers.ChoiceField(choices=list(node.enum), **common)
+    if node.type == "string":
+        validators = [RegexValidator(node.pattern)] if node.pattern else []
+        return serializers.CharField(max_length=node.max_length, allow_blank=True,
+                                     trim_whitespace=False, validators=validators, **common)
+    if node.type == "integer":
+        return serializers.IntegerField(min_value=node.minimum, **common)
+    if node.type == "boolean":
+        return serializers.BooleanField(**common)
+    if node.type == "array":
+        assert node.items is not None
+        return serializers.ListField(child=field_for(node.items, path + ".items", True),
+                                     max_length=node.max_items, **common)
+    if node.properties:
+        return serializer_for(node, path)(**common)
+    if node.additional_properties is not None:
+        return serializers.DictField(child=field_for(node.additional_properties, path), **common)
+    return serializers.DictField(**common)
+
+
+def serializer_for(node: schema.Node, path: str) -> type[serializers.Serializer]:
+    """A Serializer class with one field per property of an object node."""
+    fields = {name: field_for(child, f"{path}.{name}", name in node.required)
+              for name, child in node.properties.items()}
+    return type(_camel(path), (serializers.Serializer,), fields)
+
+
+class ObjectMetaSerializer(serializers.Serializer):
+    """The part of Kubernetes' ObjectMeta that clients write (the rest is read-only)."""
+
+    name = serializers.CharField(max_length=253)
+    namespace = serializers.CharField(required=False, max_length=63,
+                                      help_text="Defaults to the namespace in the URL.")
+    labels = serializers.DictField(child=serializers.CharField(), required=False)
+    annotations = serializers.DictField(
+        child=serializers.CharField(), required=False,
+        help_text="Listing annotations (openrouter.kmm.io/...) are validated; see the README.")
+    resourceVersion = serializers.CharField(
+        required=False, help_text="Required by PUT: the version the change is based on.")
+    uid = serializers.CharField(read_only=True)
+    generation = serializers.IntegerField(read_only=True)
+    creationTimestamp = serializers.DateTimeField(read_only=True)
+
+
+SpecSerializer = serializer_for(schema.SPEC, "ModelSpec")
+StatusSerializer = serializer_for(schema.STATUS, "ModelStatus")
+
+
+class ModelSerializer(serializers.Serializer):
+    """A KubeAI Model (kubeai.org/v1), as Kubernetes returns it."""
+
+    apiVersion = serializers.CharField(required=False, default=schema.API_VERSION)
+    kind = serializers.CharField(required=False, default=schema.KIND)
+    metadata = ObjectMetaSerializer()
+    spec = SpecSerializer()
+    status = StatusSerializer(read_only=True)
+
+    def __init__(self, *args: Any, old: Mapping[str, Any] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.old = old
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        problems = check_model(data, self.old)
+        if problems:
+            raise serializers.ValidationError(
+                {p.path or "non_field_errors": [p.message] for p in problems})
+        return dict(data)
+
+    def to_representation(self, instance: Any) -> Any:
+        return instance
+
+
+class ModelListSerializer(serializers.Serializer):
+    apiVersion = serializers.CharField()
+    kind = serializers.CharField()
+    metadata = serializers.DictField()
+    items = ModelSerializer(many=True)
+
+
+class NamespaceSerializer(serializers.Serializer):
+    name = serializers.CharField()
+
+
+class NamespaceListSerializer(serializers.Serializer):
+    items = NamespaceSerializer(many=True)
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text='A path like "spec.minReplicas"; "" for the object.')
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = FieldErrorSerializer(many=True, required=False)
+    currentResourceVersion = serializers.CharField(
+        required=False, help_text="On 409: the object's resourceVersion now.")
+
+
+EXPECTED = {"apiVersion": schema.API_VERSION, "kind": schema.KIND}
+
+
+def _string_map(value: Any, path: str) -> list[FieldError]:
+    if not isinstance(value, Mapping):
+        return [FieldError(path, "Must be an object of strings.")]
+    return [FieldError(f"{path}[{key}]", "Must be a string.") for key, item in value.items()
+            if not isinstance(item, str)]
+
+
+def check_model(data: Any, old: Mapping[str, Any] | None = None) -> list[FieldError]:
+    """Every problem the schema and the listing rules find in a Model body."""
+    if not isinstance(data, Mapping):
+        return [FieldError("", "The body must be a JSON object (a Model).")]
+    metadata = data.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return [FieldError("metadata", "This field is required and must be an object.")]
+    problems: list[FieldError] = []
+    for name in ("labels", "annotations"):
+        if metadata.get(name) is not None:
+            problems += _string_map(metadata[name], f"metadata.{name}")
+    for name, expected in EXPECTED.items():
+        if data.get(name) not in (None, expected):
+            problems.append(FieldError(name, f"Must be {expected!r}."))
+    if problems:
+        return problems
+    return validate_model(data, old) + validate_listing(data)
+

@@ -1,0 +1,269 @@
+"""The management REST API, shaped like the Kubernetes paths it fronts.
+
+    GET                    /api/namespaces/
+    GET                    /api/models/                        (every namespace the caller may list)
+    GET, POST              /api/namespaces/<ns>/models/
+    GET, PUT, PATCH, DELETE /api/namespaces/<ns>/models/<name>/
+
+Every call acts as the signed-in caller (`request.kube`), so the cluster's RBAC
+decides. Lists come from the watch cache, cut down to the namespaces the caller
+may list; single reads and all writes go to the API server. Bodies are checked
+against the schema before anything reaches Kubernetes. After a write, the view
+waits (briefly) until the cache has seen it, so a list right after shows it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+import kube
+from kube.cache import Snapshot, model_cache
+from models_api import access
+from models_api.serializers import (
+    ErrorSerializer,
+    ModelListSerializer,
+    ModelSerializer,
+    NamespaceListSerializer,
+)
+from modelspec import schema
+from modelspec.validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError
+
+Obj = dict[str, Any]
+SYNC_WAIT_SECONDS = 5.0
+FOLLOW_WRITE_SECONDS = 1.0
+TRUE_VALUES = ("true", "all", "1")
+FALSE_VALUES = ("false", "0", "")
+
+DRY_RUN = OpenApiParameter("dryRun", bool, description="Validate on the API server, store nothing.")
+FILTERS = [
+    OpenApiParameter("engine", str, enum=list(schema.ENGINES), many=True,
+                     description="Only models of these engines."),
+    OpenApiParameter("feature", str, enum=list(schema.FEATURES), many=True,
+                     description="Only models with all these features."),
+]
+ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 422, 503)}
+
+
+class MergePatchParser(JSONParser):
+    media_type = "application/merge-patch+json"
+
+
+class KubeView(APIView):
+    """Authentication happened in kmm.middleware: `request.kube` is the caller."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    parser_classes = [JSONParser, MergePatchParser]
+
+    def caller(self) -> kube.Caller:
+        return self.request.kube  # type: ignore[attr-defined,no-any-return]
+
+    def dry_run(self) -> bool:
+        raw = self.request.query_params.get("dryRun", "").strip().lower()
+        if raw not in TRUE_VALUES + FALSE_VALUES:
+            raise exceptions.ValidationError({"dryRun": ["Must be true or false."]})
+        return raw in TRUE_VALUES
+
+
+def _snapshot() -> Snapshot:
+    cache = model_cache()
+    if not cache.wait_synced(SYNC_WAIT_SECONDS):
+        raise kube.Unavailable("The model list is not loaded yet: the Kubernetes API server "
+                               "has not answered. Retry in a moment.")
+    return cache.snapshot()
+
+
+def _check_path(namespace: str, name: str | None = None) -> None:
+    """Names Kubernetes cannot hold are 404s here, before they reach a URL."""
+    if not DNS1123_LABEL.match(namespace) or len(namespace) > 63:
+        raise kube.NotFound(f"There is no namespace {namespace!r}: not a valid namespace name.")
+    if name is not None and (not DNS1123_SUBDOMAIN.match(name) or len(name) > 253):
+        raise kube.NotFound(f"There is no model {name!r}: not a valid model name.")
+
+
+def _filtered(request: Request, models: Any) -> list[Obj]:
+    engines = request.query_params.getlist("engine")
+    features = request.query_params.getlist("feature")
+    problems = {}
+    if bad := [e for e in engines if e not in schema.ENGINES]:
+        problems["engine"] = [f"Unknown engine {', '.join(bad)}: one of {', '.join(schema.ENGINES)}."]
+    if bad := [f for f in features if f not in schema.FEATURES]:
+        problems["feature"] = [f"Unknown feature {', '.join(bad)}: one of "
+                               f"{', '.join(schema.FEATURES)}."]
+    if problems:
+        raise exceptions.ValidationError(problems)
+    return [m for m in models
+            if (not engines or (m.get("spec") or {}).get("engine") in engines)
+            and all(f in ((m.get("spec") or {}).get("features") or []) for f in features)]
+
+
+def _model_list(snapshot: Snapshot, items: list[Obj]) -> Obj:
+    return {"apiVersion": schema.API_VERSION, "kind": f"{schema.KIND}List",
+            "metadata": {"resourceVersion": snapshot.resource_version}, "items": items}
+
+
+def _validated(body: Any, old: Obj | None = None) -> Obj:
+    serializer = ModelSerializer(data=body, old=old)
+    if not serializer.is_valid():
+        errors = [FieldError("" if field == "non_field_errors" else field, str(message))
+                  for field, messages in serializer.errors.items() for message in messages]
+        raise kube.Invalid("The model is invalid.", reason="Invalid", errors=errors)
+    return copy.deepcopy(serializer.validated_data)
+
+
+def _follow(namespace: str, name: str, result: Obj | None) -> None:
+    """Wait until the cache shows this write (None: the deletion), at most a second."""
+    version = (result or {}).get("metadata", {}).get("resourceVersion")
+
+    def seen(snapshot: Snapshot) -> bool:
+        current = snapshot.get(namespace, name)
+        if result is None:
+            return current is None
+        return current is not None and current["metadata"].get("resourceVersion") == version
+
+    model_cache().wait_until(seen, FOLLOW_WRITE_SECONDS)
+
+
+class NamespaceList(KubeView):
+    @extend_schema(
+        operation_id="listNamespaces", summary="Namespaces whose models you may list",
+        responses={200: NamespaceListSerializer, **ERRORS})
+    def get(self, request: Request) -> Response:
+        snapshot = _snapshot()
+        names = access.listable(self.caller(), snapshot.namespaces)
+        return Response({"items": [{"name": ns} for ns in sorted(names)]})
+
+
+class AllModelList(KubeView):
+    @extend_schema(
+        operation_id="listAllModels", summary="Models in every namespace you may list",
+        parameters=FILTERS,
+        responses={200: ModelListSerializer, **ERRORS})
+    def get(self, request: Request) -> Response:
+        snapshot = _snapshot()
+        allowed = access.listable(self.caller(), snapshot.by_namespace)
+        models = [m for m in snapshot.models if m["metadata"].get("namespace") in allowed]
+        return Response(_model_list(snapshot, _filtered(request, models)))
+
+
+class NamespaceModelList(KubeView):
+    @extend_schema(
+        operation_id="listModels", summary="Models in a namespace", parameters=FILTERS,
+        responses={200: ModelListSerializer, **ERRORS})
+    def get(self, request: Request, namespace: str) -> Response:
+        _check_path(namespace)
+        snapshot = _snapshot()
+        if not access.may_list(self.caller(), namespace):
+            raise kube.Forbidden(f"Forbidden: you may not list {schema.PLURAL}.{schema.GROUP} "
+                                 f"in namespace {namespace!r}.", verb="list",
+                                 resource=f"{schema.PLURAL}.{schema.GROUP}", namespace=namespace)
+        models = _filtered(request, snapshot.in_namespace(namespace))
+        return Response(_model_list(snapshot, models))
+
+    @extend_schema(
+        operation_id="createModel", summary="Create a model", request=ModelSerializer,
+        parameters=[DRY_RUN],
+        responses={201: ModelSerializer, **ERRORS})
+    def post(self, request: Request, namespace: str) -> Response:
+        _check_path(namespace)
+        dry_run = self.dry_run()
+        body = request.data
+        if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
+            body = {**body, "metadata": {"namespace": namespace, **body["metadata"]}}
+        model = _validated(body)
+        if model["metadata"]["namespace"] != namespace:
+            raise kube.Invalid("The model is invalid.", errors=[FieldError(
+                "metadata.namespace", f"Must be {namespace!r}, the namespace in the URL.")])
+        created = kube.create_model(self.caller(), model, dry_run=dry_run)
+        if not dry_run:
+            _follow(namespace, model["metadata"]["name"], created)
+        return Response(created, status=status.HTTP_201_CREATED)
+
+
+class ModelDetail(KubeView):
+    @extend_schema(
+        operation_id="readModel", summary="Read a model", responses={200: ModelSerializer, **ERRORS})
+    def get(self, request: Request, namespace: str, name: str) -> Response:
+        _check_path(namespace, name)
+        return Response(kube.get_model(self.caller(), namespace, name))
+
+    @extend_schema(
+        operation_id="replaceModel", summary="Replace a model (metadata.resourceVersion required)",
+        request=ModelSerializer, parameters=[DRY_RUN],
+        responses={200: ModelSerializer, **ERRORS})
+    def put(self, request: Request, namespace: str, name: str) -> Response:
+        _check_path(namespace, name)
+        dry_run = self.dry_run()
+        model = _validated(request.data)
+        metadata = model["metadata"]
+        problems = [FieldError(f"metadata.{key}", f"Must be {want!r}, as in the URL.")
+                    for key, want in (("namespace", namespace), ("name", name))
+                    if metadata.setdefault(key, want) != want]
+        if not metadata.get("resourceVersion"):
+            problems.append(FieldError("metadata.resourceVersion", "This field is required: "
+                                       "the version your change is based on."))
+        if problems:
+            raise kube.Invalid("The model is invalid.", errors=problems)
+        replaced = kube.replace_model(self.caller(), model, dry_run=dry_run)
+        if not dry_run:
+            _follow(namespace, name, replaced)
+        return Response(replaced)
+
+    @extend_schema(
+        operation_id="patchModel", summary="Change a model with a JSON merge patch (RFC 7386)",
+        request={"application/merge-patch+json": {"type": "object"},
+                 "application/json": {"type": "object"}},
+        parameters=[DRY_RUN], responses={200: ModelSerializer, **ERRORS})
+    def patch(self, request: Request, namespace: str, name: str) -> Response:
+        _check_path(namespace, name)
+        dry_run = self.dry_run()
+        patch = request.data
+        if not isinstance(patch, dict):
+            raise exceptions.ValidationError({"non_field_errors": [
+                "A merge patch must be a JSON object."]})
+        current = kube.get_model(self.caller(), namespace, name)
+        merged = kube.apply_merge_patch(current, patch)
+        _validated(merged, old=current)
+        for key, want in (("namespace", namespace), ("name", name)):
+            if merged["metadata"].get(key) != want:
+                raise kube.Invalid("The model is invalid.", errors=[FieldError(
+                    f"metadata.{key}", f"Must be {want!r}, as in the URL.")])
+        resource_version = (patch.get("metadata") or {}).get("resourceVersion")
+        patched = kube.patch_model(self.caller(), namespace, name, patch,
+                                   resource_version=resource_version, dry_run=dry_run)
+        if not dry_run:
+            _follow(namespace, name, patched)
+        return Response(patched)
+
+    @extend_schema(
+        operation_id="deleteModel", summary="Delete a model", parameters=[DRY_RUN, OpenApiParameter(
+        "resourceVersion", str, description="Delete only if the model is still at this version.")],
+        responses={204: None, **ERRORS})
+    def delete(self, request: Request, namespace: str, name: str) -> Response:
+        _check_path(namespace, name)
+        dry_run = self.dry_run()
+        try:
+            kube.delete_model(self.caller(), namespace, name,
+                              resource_version=request.query_params.get("resourceVersion") or None,
+                              dry_run=dry_run)
+        except kube.Conflict as conflict:  # the precondition failed: say what the version is
+            current = kube.get_model(self.caller(), namespace, name)
+            conflict.current_resource_version = current["metadata"].get("resourceVersion")
+            raise
+        if not dry_run:
+            _follow(namespace, name, None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def not_found(request: HttpRequest) -> JsonResponse:
+    """Unknown paths under /api/ answer in JSON too."""
+    return JsonResponse({"detail": f"There is no API endpoint at {request.path}."}, status=404)

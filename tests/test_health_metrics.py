@@ -1,0 +1,76 @@
+"""/readyz follows the watch cache; /metrics exposes requests, cache and API-server figures."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+from django.test import Client
+
+import kube
+from devcluster import controlplane
+from kmm import health
+from kube.cache import ModelCache
+
+pytestmark = pytest.mark.cluster
+
+
+def test_it_is_ready_once_the_cache_has_synced(client: Client, cache: ModelCache) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
+@pytest.mark.skipif(bool(os.environ.get("KMM_TEST_KUBECONFIG")),
+                    reason="starts and stops its own control plane")
+def test_it_is_not_ready_while_the_api_server_is_down(client: Client,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    plane = controlplane.start()
+    cluster = kube.Cluster.from_kubeconfig(plane.kubeconfig, read_timeout=5)
+    own = ModelCache(cluster.as_app()).start()
+    monkeypatch.setattr(health, "model_cache", lambda: own)
+    try:
+        assert own.wait_synced(10)
+        assert client.get("/readyz").status_code == 200
+        plane.halt()
+        deadline = time.monotonic() + 10
+        while own.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert b"cannot be reached" in response.content
+    finally:
+        own.stop()
+        cluster.close()
+        plane.stop()
+
+
+def test_it_counts_requests_per_view(client: Client, cache: ModelCache) -> None:
+    client.get("/public/api/models", HTTP_ACCEPT="application/json")
+    body = client.get("/metrics").content.decode()
+    assert re.search(r'kmm_http_requests_total\{[^}]*view="public_models"', body)
+    assert 'kmm_http_request_duration_seconds_bucket{le="0.001",view="public_models"}' in body
+
+
+def test_it_reports_the_cache(client: Client, cache: ModelCache) -> None:
+    body = client.get("/metrics").content.decode()
+    assert "kmm_cache_synced 1.0" in body
+    assert re.search(r"^kmm_cache_models \d+", body, re.M)
+    assert re.search(r"^kmm_cache_age_seconds \d", body, re.M)
+    assert 'kmm_watch_restarts_total{reason="gone",resource="models"}' in body
+
+
+def test_it_counts_api_server_errors(client: Client, admin: kube.Caller, namespace: str) -> None:
+    with pytest.raises(kube.NotFound):
+        kube.get_model(admin, namespace, "missing")
+    body = client.get("/metrics").content.decode()
+    assert re.search(r'^kmm_apiserver_errors_total\{status="404"\} [1-9]', body, re.M)
+
+
+def test_it_serves_metrics_without_sign_in(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.KMM_AUTH_MODE = "token"
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
