@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint cluster build-cluster bench crd browser-deps clean
+.PHONY: run test lint cluster build-cluster build-helm bench crd browser-deps clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ cluster: $(VENV)/.installed
 build-cluster: $(VENV)/.installed
 	$(PY) -m devcluster build
 
+# helm for the chart tests, built from the Go module proxy once (about 2 minutes cold).
+build-helm: $(VENV)/.installed
+	$(PY) -m devcluster build-helm
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -36,7 +40,7 @@ browser-deps:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(VENV)/.installed browser-deps lint build-cluster
+test: $(VENV)/.installed browser-deps lint build-cluster build-helm
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed build-cluster

@@ -1,6 +1,7 @@
 """Command line of the local control plane.
 
     python -m devcluster build                  build (or find) the cached binaries
+    python -m devcluster build-helm             build (or find) helm for the chart tests
     python -m devcluster cluster [--seed]       run it in the foreground (make cluster)
     python -m devcluster serve [--port 8000]    run kmm against the configured cluster, or
                                                 against a fresh local one (make run)
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devcluster")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build or locate the cached binaries")
+    sub.add_parser("build-helm", help="build or locate helm for the chart tests")
     cluster = sub.add_parser("cluster", help="run the control plane in the foreground")
     cluster.add_argument("--kubeconfig", default=str(DEFAULT_KUBECONFIG))
     cluster.add_argument("--seed", action="store_true", help="create the sample models")
@@ -81,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "build":
         print(controlplane.build_binaries())
+        return 0
+    if args.command == "build-helm":
+        from devcluster import helmtool
+
+        print(helmtool.helm_binary())
         return 0
     if args.command == "cluster":
         return run_cluster(args)
