@@ -1,0 +1,236 @@
+"""Least privilege, proven: the chart's ServiceAccount and RBAC, created in the real control
+plane, with a token from the TokenRequest API, running the service layer's operations.
+
+Everything kmm does with its own identity succeeds; everything else is forbidden.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kube
+from kube.cache import ModelCache
+from tests.chartkit import install_rbac, kubectl_run, token_kubeconfig, watch_models
+from tests.conftest import create_event, kubectl, make_model
+
+pytestmark = pytest.mark.cluster
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def account(namespace: str) -> str:
+    return f"system:serviceaccount:{namespace}:kmm"
+
+
+def assert_the_watch_cache_runs(app: kube.Caller, admin: kube.Caller, namespace: str) -> None:
+    """kmm's own list+watch cache (Models and namespaces), as the chart's account."""
+    cache = ModelCache(app).start()
+    try:
+        assert cache.wait_synced(15), cache.stats()
+        assert cache.wait_until(lambda s: namespace in s.namespaces, 15), cache.stats()
+        kube.create_model(admin, make_model(namespace, "watched"))
+        # Arrives through the watch, not a new list.
+        assert cache.wait_until(lambda s: s.get(namespace, "watched") is not None, 15)
+        assert cache.stats()["models"].lists == 1
+        assert not cache.stats()["models"].last_error
+        assert not cache.stats()["namespaces"].last_error
+    finally:
+        cache.stop()
+
+
+def assert_cannot_write_other_kinds(cluster: kube.Cluster, token: str, namespace: str,
+                                    tmp_path: Path) -> None:
+    caller = cluster.as_token(token)
+    with pytest.raises(kube.Forbidden):
+        kube.create_namespace(caller, unique("sneaky"))
+    for verb in ("create", "get", "list"):
+        assert not kube.can_i(caller, verb, "secrets", namespace=namespace)
+    assert not kube.can_i(caller, "create", "pods", namespace=namespace)
+    assert not kube.can_i(caller, "update", "models/status", "kubeai.org", namespace=namespace)
+    secret = kubectl_run("create", "secret", "generic", "stolen", "-n", namespace,
+                         "--from-literal=a=b",
+                         kubeconfig=token_kubeconfig(token, tmp_path / "secret.kubeconfig"))
+    assert secret.returncode != 0
+    assert "forbidden" in secret.stderr.lower()
+
+
+def test_token_mode_the_account_reads_everything_kmm_reads_and_writes_nothing(
+        cluster: kube.Cluster, admin: kube.Caller, tmp_path: Path) -> None:
+    namespace = unique("kmm")
+    kube.create_namespace(admin, namespace)
+    created = kube.create_model(admin, make_model(namespace, "published"))
+    create_event(created, "Scheduled", "2026-01-01T00:00:00Z")
+    token = install_rbac(namespace)
+    app = cluster.as_token(token)
+
+    assert kube.who_am_i(app).user == account(namespace)
+    assert [m["metadata"]["name"] for m in kube.list_models(app, namespace)] == ["published"]
+    assert namespace in {m["metadata"]["namespace"] for m in kube.list_models(app)}
+    assert kube.get_model(app, namespace, "published")["spec"]["url"] == "hf://org/model"
+    assert namespace in kube.list_namespaces(app)
+    assert [e["reason"] for e in kube.list_model_events(app, namespace, "published")] == [
+        "Scheduled"]
+    assert kube.can_i(app, "watch", "models", "kubeai.org", namespace=namespace)
+    assert kube.can_i(app, "watch", "events", namespace=namespace)
+    assert [e["type"] for e in watch_models(app, namespace, token)] == ["ADDED"]
+    assert_the_watch_cache_runs(app, admin, namespace)
+    # Writes are made with the signed-in user's token, never with kmm's.
+    assert not kube.can_i(app, "create", "models", "kubeai.org", namespace=namespace)
+    with pytest.raises(kube.Forbidden):
+        kube.create_model(app, make_model(namespace, "nope"))
+    with pytest.raises(kube.Forbidden):
+        kube.delete_model(app, namespace, "published")
+    with pytest.raises(kube.Forbidden):
+        kube.who_am_i(kube.Cluster.from_kubeconfig(token_kubeconfig(
+            token, tmp_path / "imp.kubeconfig")).impersonating("alice"))
+    assert_cannot_write_other_kinds(cluster, token, namespace, tmp_path)
+
+
+def test_none_mode_the_account_does_everything_kmm_does(cluster: kube.Cluster,
+                                                         admin: kube.Caller,
+                                                         tmp_path: Path) -> None:
+    namespace = unique("kmm")
+    kube.create_namespace(admin, namespace)
+    token = install_rbac(namespace, {"auth": {"mode": "none"}})
+    app = cluster.as_token(token)
+
+    created = kube.create_model(app, make_model(namespace, "m1"))
+    assert kube.create_model(app, make_model(namespace, "dry"), dry_run=True)
+    create_event(created, "Loaded", "2026-01-01T00:00:00Z")
+    base = kube.get_model(app, namespace, "m1")
+    desired = {**base, "spec": {**base["spec"], "minReplicas": 1}}
+    updated = kube.update_model(app, base, desired)
+    patched = kube.patch_model(app, namespace, "m1", {"spec": {"maxReplicas": 3}})
+    replaced = kube.replace_model(app, {**patched, "spec": {**patched["spec"], "owner": "ml"}})
+    events = kube.list_model_events(app, namespace, "m1")
+    listed = kube.list_models(app)
+    watched = watch_models(app, namespace, token)
+    kube.delete_model(app, namespace, "m1")
+    assert_the_watch_cache_runs(app, admin, namespace)
+
+    assert updated["spec"]["minReplicas"] == 1
+    assert replaced["spec"]["maxReplicas"] == 3
+    assert replaced["spec"]["owner"] == "ml"
+    assert [e["reason"] for e in events] == ["Loaded"]
+    assert ("m1", namespace) in {(m["metadata"]["name"], m["metadata"]["namespace"])
+                                 for m in listed}
+    assert [e["object"]["metadata"]["name"] for e in watched] == ["m1"]
+    assert namespace in kube.list_namespaces(app)
+    assert kube.who_am_i(app).user == account(namespace)
+    assert kube.can_i(app, "delete", "models", "kubeai.org", namespace=namespace)
+    with pytest.raises(kube.NotFound):
+        kube.get_model(app, namespace, "m1")
+    assert_cannot_write_other_kinds(cluster, token, namespace, tmp_path)
+
+
+def test_namespaced_rbac_works_in_listed_namespaces_and_nowhere_else(
+        cluster: kube.Cluster, admin: kube.Caller, tmp_path: Path) -> None:
+    home, team, elsewhere = unique("kmm"), unique("team"), unique("other")
+    for name in (home, team, elsewhere):
+        kube.create_namespace(admin, name)
+    kube.create_model(admin, make_model(elsewhere, "secret-model"))
+    token = install_rbac(home, {"auth": {"mode": "none"}, "rbac": {"namespaces": [team]}})
+    app = cluster.as_token(token)
+
+    created = kube.create_model(app, make_model(team, "m1"))
+    kube.update_model(app, created, {**created, "spec": {**created["spec"], "minReplicas": 1}})
+    assert [m["metadata"]["name"] for m in kube.list_models(app, team)] == ["m1"]
+    assert kube.list_model_events(app, team, "m1") == []
+    assert [e["type"] for e in watch_models(app, team, token)] == ["ADDED"]
+    kube.delete_model(app, team, "m1")
+    assert kube.who_am_i(app).user == account(home)
+    assert kube.can_i(app, "create", "models", "kubeai.org", namespace=team)
+
+    with pytest.raises(kube.Forbidden):
+        kube.create_model(app, make_model(elsewhere, "m2"))
+    with pytest.raises(kube.Forbidden):
+        kube.list_models(app, elsewhere)
+    with pytest.raises(kube.Forbidden):
+        kube.get_model(app, elsewhere, "secret-model")
+    with pytest.raises(kube.Forbidden):
+        kube.list_models(app)  # all namespaces
+    with pytest.raises(kube.Forbidden):
+        kube.list_namespaces(app)
+    with pytest.raises(urllib.error.HTTPError, match="403"):
+        watch_models(app, elsewhere, token)
+    assert_cannot_write_other_kinds(cluster, token, team, tmp_path)
+
+
+def proxy_values(groups: list[str] | None = None) -> dict[str, Any]:
+    return {"auth": {"mode": "proxy", "proxy": {"trustedCIDRs": ["127.0.0.1/32"],
+                                                "impersonableGroups": groups or []}}}
+
+
+def grant_group_edit(namespace: str, group: str) -> None:
+    kubectl("create", "role", "model-editor", "-n", namespace, "--verb=get,list,watch,create",
+            "--resource=models.kubeai.org")
+    kubectl("create", "rolebinding", "model-editors", "-n", namespace, "--role=model-editor",
+            f"--group={group}")
+
+
+def test_proxy_mode_the_account_impersonates_and_the_users_rbac_decides(
+        cluster: kube.Cluster, admin: kube.Caller, tmp_path: Path) -> None:
+    namespace, group = unique("kmm"), unique("ml-team")
+    kube.create_namespace(admin, namespace)
+    token = install_rbac(namespace, proxy_values())
+    app = kube.Cluster.from_kubeconfig(token_kubeconfig(token, tmp_path / "sa.kubeconfig"))
+    try:
+        carol = app.impersonating("carol", (group,))
+        dave = app.impersonating("dave")
+
+        assert kube.who_am_i(carol).user == "carol"
+        assert group in kube.who_am_i(carol).groups
+        with pytest.raises(kube.Forbidden):
+            kube.list_models(carol, namespace)
+        grant_group_edit(namespace, group)
+        kube.create_model(carol, make_model(namespace, "by-carol"))
+        assert [m["metadata"]["name"] for m in kube.list_models(carol, namespace)] == ["by-carol"]
+        with pytest.raises(kube.Forbidden):
+            kube.delete_model(carol, namespace, "by-carol")  # the Role has no delete
+        with pytest.raises(kube.Forbidden):
+            kube.list_models(dave, namespace)  # not in the group
+        # kmm itself still only reads.
+        with pytest.raises(kube.Forbidden):
+            kube.create_model(app.as_app(), make_model(namespace, "by-kmm"))
+        assert len(kube.list_models(app.as_app(), namespace)) == 1
+    finally:
+        app.close()
+    assert_cannot_write_other_kinds(cluster, token, namespace, tmp_path)
+
+
+def test_proxy_mode_impersonable_groups_keep_out_system_masters(admin: kube.Caller,
+                                                                tmp_path: Path) -> None:
+    namespace = unique("kmm")
+    kube.create_namespace(admin, namespace)
+    token = install_rbac(namespace, proxy_values(["ml-team"]))
+    app = kube.Cluster.from_kubeconfig(token_kubeconfig(token, tmp_path / "sa.kubeconfig"))
+    try:
+        assert kube.who_am_i(app.impersonating("carol", ("ml-team",))).groups[0] == "ml-team"
+        with pytest.raises(kube.Forbidden):
+            kube.who_am_i(app.impersonating("carol", ("system:masters",)))
+        with pytest.raises(kube.Forbidden):
+            kube.create_namespace(app.impersonating("mallory", ("system:masters",)), "pwned")
+    finally:
+        app.close()
+
+
+@pytest.mark.xfail(reason="kube.cache lists and watches Models and namespaces cluster-wide; with "
+                          "rbac.namespaces it would need one watch per listed namespace",
+                   raises=AssertionError, strict=False)
+def test_namespaced_rbac_runs_the_watch_cache(cluster: kube.Cluster, admin: kube.Caller) -> None:
+    home, team = unique("kmm"), unique("team")
+    for name in (home, team):
+        kube.create_namespace(admin, name)
+    app = cluster.as_token(install_rbac(home, {"rbac": {"namespaces": [team]}}))
+    cache = ModelCache(app).start()
+    try:
+        assert cache.wait_synced(5), cache.stats()["models"].last_error
+    finally:
+        cache.stop()
