@@ -1,0 +1,48 @@
+"""gunicorn settings for production: `gunicorn -c kmm/gunicorn.conf.py kmm.wsgi`.
+
+The container image runs exactly that command (see the Dockerfile), and so do the tests.
+Everything comes from environment variables (README, "Configuration"):
+
+- PORT (8000): listen on 0.0.0.0:PORT.
+- KMM_WORKERS (2) processes, each with KMM_THREADS (4) threads. Requests mostly wait on the
+  Kubernetes API server, so threads are cheap; each worker starts its own watch cache lazily.
+- KMM_REQUEST_TIMEOUT (60): seconds a worker may spend on one request before it is restarted;
+  well above KMM_KUBE_TIMEOUT so the app's own 503 answers first.
+- KMM_LOG_LEVEL (INFO): gunicorn's error log level; access and error logs go to stdout.
+- FORWARDED_ALLOW_IPS (gunicorn's own variable; 127.0.0.1,::1): the proxies whose
+  X-Forwarded-Proto is trusted to mark a request as HTTPS. Nothing else is taken from them:
+  kmm is served at the root, so no SCRIPT_NAME or PATH_INFO header is honoured.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _positive(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a positive integer, not {raw!r}") from None
+    if value < 1:
+        raise SystemExit(f"{name} must be a positive integer, not {raw!r}")
+    return value
+
+
+bind = [f"0.0.0.0:{_positive('PORT', 8000)}"]
+workers = _positive("KMM_WORKERS", 2)
+threads = _positive("KMM_THREADS", 4)
+worker_class = "gthread"
+timeout = _positive("KMM_REQUEST_TIMEOUT", 60)
+graceful_timeout = 20  # below the chart's terminationGracePeriodSeconds (30)
+keepalive = 5
+# A worker's heartbeat file: /dev/shm is memory, so a slow disk never looks like a hung worker.
+worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
+forwarder_headers = ""
+accesslog = "-"
+errorlog = "-"
+loglevel = (os.environ.get("KMM_LOG_LEVEL", "").strip() or "info").lower()
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# No gunicornc control socket: its default lives under $HOME, which is read-only in the pod.
+control_socket_disable = True
