@@ -221,9 +221,9 @@ def test_proxy_mode_impersonable_groups_keep_out_system_masters(admin: kube.Call
         app.close()
 
 
-@pytest.mark.xfail(reason="kube.cache lists and watches Models and namespaces cluster-wide; with "
-                          "rbac.namespaces it would need one watch per listed namespace",
-                   raises=AssertionError, strict=False)
+@pytest.mark.xfail(reason="kube.cache lists and watches Models and namespaces cluster-wide, so "
+                          "with rbac.namespaces it never syncs and /readyz stays 503; it needs "
+                          "one watch per listed namespace", raises=AssertionError, strict=False)
 def test_namespaced_rbac_runs_the_watch_cache(cluster: kube.Cluster, admin: kube.Caller) -> None:
     home, team = unique("kmm"), unique("team")
     for name in (home, team):
