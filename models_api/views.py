@@ -18,7 +18,13 @@ import copy
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -50,6 +56,12 @@ FILTERS = [
     OpenApiParameter("feature", str, enum=list(schema.FEATURES), many=True,
                      description="Only models with all these features."),
 ]
+NAMESPACE = OpenApiParameter(
+    "namespace", str, OpenApiParameter.PATH, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+    examples=[OpenApiExample("default", value="default")])
+NAME = OpenApiParameter(
+    "name", str, OpenApiParameter.PATH, pattern=r"^[a-z0-9]([-a-z0-9.]{0,38}[a-z0-9])?$",
+    examples=[OpenApiExample("a model", value="llama-3-8b")])
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
@@ -155,6 +167,8 @@ class AllModelList(KubeView):
         return Response(_model_list(snapshot, _filtered(request, models)))
 
 
+@extend_schema_view(get=extend_schema(parameters=[NAMESPACE]),
+                    post=extend_schema(parameters=[NAMESPACE]))
 class NamespaceModelList(KubeView):
     @extend_schema(
         operation_id="listModels", summary="Models in a namespace", parameters=FILTERS,
@@ -189,6 +203,8 @@ class NamespaceModelList(KubeView):
         return Response(created, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(**{verb: extend_schema(parameters=[NAMESPACE, NAME])
+                       for verb in ("get", "put", "patch", "delete")})
 class ModelDetail(KubeView):
     @extend_schema(
         operation_id="readModel", summary="Read a model", responses={200: ModelSerializer, **ERRORS})
