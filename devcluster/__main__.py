@@ -50,6 +50,10 @@ def run_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(args: argparse.Namespace) -> int:
     manage = [sys.executable, str(ROOT / "manage.py")]
     address = f"127.0.0.1:{args.port}"
@@ -62,11 +66,14 @@ def serve(args: argparse.Namespace) -> int:
         print(f"kmm devcluster ready: {plane.server} ({plane.version}); "
               f"serving kmm at http://{address}/", flush=True)
         server = subprocess.Popen([*manage, "runserver", "--noreload", address], env=env)
+        signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             return server.wait()
         except KeyboardInterrupt:
-            server.send_signal(signal.SIGINT)
-            return server.wait()
+            return 0
+        finally:
+            server.terminate()
+            server.wait()
 
 
 def main(argv: list[str] | None = None) -> int:

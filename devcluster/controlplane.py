@@ -38,6 +38,7 @@ KUBERNETES_VERSION = "v1.35.4"
 GO_MODULE = Path(__file__).resolve().parent / "apiserver"
 CACHE_DIR = Path(os.environ.get("KMM_CACHE_DIR") or Path.home() / ".cache" / "kmm")
 READY_TIMEOUT_SECONDS = 90.0
+STOP_GRACE_SECONDS = 5.0
 
 
 def log(message: str) -> None:
@@ -155,7 +156,9 @@ class ControlPlane:
                 process.send_signal(signal.SIGTERM)
         for process in self.processes:
             try:
-                process.wait(timeout=20)
+                # A throwaway cluster: a short grace period, then SIGKILL (open watches can
+                # keep kube-apiserver's graceful shutdown waiting for a long time).
+                process.wait(timeout=STOP_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

@@ -1,28 +1,38 @@
 """Who is calling: the identity each request uses on Kubernetes.
 
 Modes (KMM_AUTH_MODE):
-- token: the operator signs in with a Kubernetes bearer token; every call of the
-  session uses it, so the cluster's RBAC decides. The token is kept encrypted
-  in the (HttpOnly, signed) session cookie and never reaches JavaScript or logs.
-- none: the app's own credentials for everyone (explicit opt-in; a banner says so).
+- token (default): the operator signs in with a Kubernetes bearer token (a
+  ServiceAccount token or an OIDC id token), checked with a SelfSubjectReview.
+  Every call of the session uses that token, so the cluster's RBAC decides.
+  The token lives encrypted in the HttpOnly, signed session cookie: it never
+  reaches JavaScript or the logs. Scripts send `Authorization: Bearer <token>`.
+- proxy: behind an authenticating reverse proxy. The user and group headers are
+  trusted only from KMM_PROXY_TRUSTED_CIDRS; kmm impersonates that user and
+  those groups on every call.
+- none: kmm's own credentials for everyone (an explicit opt-in; a banner says so).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
+import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.loader import render_to_string
 
 import kube
 
 SESSION_TOKEN = "kmm_token"  # noqa: S105 - a session key name
 SESSION_USER = "kmm_user"
 SESSION_GROUPS = "kmm_groups"
+BEARER_CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,13 @@ class SignedIn:
     caller: kube.Caller
     groups: tuple[str, ...] = field(default=())
     mode: str = "none"
+    # How the identity arrived: "session", "bearer", "proxy" or "none". Unsafe
+    # requests authenticated by a browser's ambient credentials need CSRF checks.
+    via: str = "none"
+
+    @property
+    def needs_csrf(self) -> bool:
+        return self.via != "bearer"
 
 
 def _fernet() -> Fernet:
@@ -38,38 +55,102 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def remember_token(request: HttpRequest, token: str, user: str, groups: list[str]) -> None:
+def review_token(token: str) -> kube.UserInfo:
+    """Who this token is, according to the API server (raises kube.Unauthorized if nobody)."""
+    return kube.who_am_i(kube.default_cluster().as_token(token))
+
+
+def remember_token(request: HttpRequest, token: str, who: kube.UserInfo) -> None:
     request.session.cycle_key()
     request.session[SESSION_TOKEN] = _fernet().encrypt(token.encode()).decode()
-    request.session[SESSION_USER] = user
-    request.session[SESSION_GROUPS] = groups
+    request.session[SESSION_USER] = who.user
+    request.session[SESSION_GROUPS] = list(who.groups)
 
 
 def forget(request: HttpRequest) -> None:
     request.session.flush()
 
 
-def identify(request: HttpRequest, mode: str) -> SignedIn | None:
-    if mode == "none":
-        return SignedIn("kmm (no authentication)", kube.default_cluster().as_app(), mode=mode)
-    if mode == "token":
-        sealed = request.session.get(SESSION_TOKEN)
-        if not sealed:
-            return None
-        try:
-            token = _fernet().decrypt(sealed.encode()).decode()
-        except InvalidToken:
-            return None
-        return SignedIn(request.session.get(SESSION_USER, "?"),
-                        kube.default_cluster().as_token(token),
-                        tuple(request.session.get(SESSION_GROUPS, ())), mode=mode)
+class _BearerCache:
+    """Recently reviewed bearer tokens (by hash), so scripts do not pay a review per call."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, kube.UserInfo]] = {}
+        self._lock = threading.Lock()
+
+    def identify(self, token: str) -> kube.UserInfo:
+        key = hashlib.sha256(token.encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+        who = review_token(token)
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key] = (now + BEARER_CACHE_SECONDS, who)
+        return who
+
+
+bearer_cache = _BearerCache()
+
+
+def _bearer_token(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
     return None
+
+
+def _trusted_proxy(request: HttpRequest) -> bool:
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr, strict=False)
+               for cidr in settings.KMM_PROXY_TRUSTED_CIDRS)
+
+
+def identify(request: HttpRequest, mode: str) -> SignedIn | None:
+    """The caller of this request, or None when it is not authenticated."""
+    cluster = kube.default_cluster()
+    if mode == "none":
+        return SignedIn("kmm (no authentication)", cluster.as_app(), mode=mode)
+    if mode == "proxy":
+        if not _trusted_proxy(request):
+            return None
+        user = request.headers.get(settings.KMM_PROXY_USER_HEADER, "").strip()
+        if not user:
+            return None
+        raw_groups = request.headers.get(settings.KMM_PROXY_GROUPS_HEADER, "")
+        groups = tuple(g.strip() for g in raw_groups.split(",") if g.strip())
+        return SignedIn(user, cluster.impersonating(user, groups), groups, mode, "proxy")
+    token = _bearer_token(request)
+    if token is not None:
+        who = bearer_cache.identify(token)
+        return SignedIn(who.user, cluster.as_token(token), who.groups, mode, "bearer")
+    sealed = request.session.get(SESSION_TOKEN)
+    if not sealed:
+        return None
+    try:
+        token = _fernet().decrypt(sealed.encode()).decode()
+    except InvalidToken:
+        return None
+    return SignedIn(request.session.get(SESSION_USER, "?"), cluster.as_token(token),
+                    tuple(request.session.get(SESSION_GROUPS, ())), mode, "session")
 
 
 def sign_in_required(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Authentication credentials were not provided."},
-                            status=401)
+        response = JsonResponse({"detail": "Authentication credentials were not provided or "
+                                           "are not valid."}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="kmm"'
+        return response
+    if settings.KMM_AUTH_MODE == "proxy":
+        body = render_to_string("auth/proxy_required.html", request=request)
+        return HttpResponse(body, status=401)
     target = "/signin/?" + urlencode({"next": request.get_full_path()})
     if getattr(request, "htmx", False):
         response = HttpResponse(status=204)

@@ -60,3 +60,16 @@ def rate(name: str, default: str) -> str:
     if value == "off" or re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
         return value
     raise ImproperlyConfigured(f"{name} must be a rate like 120/min, or off, not {value!r}.")
+
+
+def cidrs(name: str, default: str = "") -> list[str]:
+    """Comma-separated networks (10.0.0.0/8, 127.0.0.1), each checked."""
+    import ipaddress
+
+    networks = strings(name, default)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {network!r} is not an IP network.") from None
+    return networks

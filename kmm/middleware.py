@@ -1,8 +1,7 @@
-"""Who each request acts as on Kubernetes.
+"""Who each request acts as on Kubernetes, and how service errors reach the user.
 
-`request.kube` is the `kube.Caller` every view passes to the service layer.
-With KMM_AUTH_MODE=none it is the app's own identity; the other modes are
-handled by kmm.auth (token sign-in, trusted proxy headers).
+`request.kube` is the `kube.Caller` every view passes to the service layer and
+`request.signed_in` says who that is (see kmm.auth for the modes).
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 
 import kube
@@ -21,18 +21,35 @@ log = logging.getLogger(__name__)
 
 PUBLIC_PREFIXES = ("/public/", "/healthz", "/readyz", "/metrics", "/static/", "/signin",
                    "/signout")
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    raise AssertionError
 
 
 class KubeCallerMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
+        self.csrf = CsrfViewMiddleware(get_response)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(PUBLIC_PREFIXES):
             return self.get_response(request)
-        identity = auth.identify(request, settings.KMM_AUTH_MODE)
+        try:
+            identity = auth.identify(request, settings.KMM_AUTH_MODE)
+        except kube.Unauthorized:
+            identity = None
+        except kube.KubeError as exc:
+            return self.render_error(request, exc)
         if identity is None:
             return auth.sign_in_required(request)
+        # DRF views are csrf_exempt; a browser's session or proxy cookie still needs CSRF.
+        if request.path.startswith("/api/") and request.method in UNSAFE_METHODS \
+                and identity.needs_csrf:
+            refused = self.csrf.process_view(request, _no_view, (), {})
+            if refused is not None:
+                return refused
         request.signed_in = identity  # type: ignore[attr-defined]
         request.kube = identity.caller  # type: ignore[attr-defined]
         return self.get_response(request)
@@ -44,7 +61,11 @@ class KubeCallerMiddleware:
         if isinstance(exception, kube.Unauthorized) and settings.KMM_AUTH_MODE == "token":
             auth.forget(request)
             return auth.sign_in_required(request)
-        log.warning("%s %s: %s", request.method, request.path, exception)
+        return self.render_error(request, exception)
+
+    @staticmethod
+    def render_error(request: HttpRequest, error: kube.KubeError) -> HttpResponse:
+        log.warning("%s %s: %s", request.method, request.path, error)
         if request.path.startswith("/api/"):
-            return JsonResponse({"detail": exception.message}, status=exception.status)
-        return render(request, "error.html", {"error": exception}, status=exception.status)
+            return JsonResponse({"detail": error.message}, status=error.status)
+        return render(request, "error.html", {"error": error}, status=error.status)

@@ -26,6 +26,12 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.strings("KMM_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env.strings("KMM_CSRF_TRUSTED_ORIGINS")
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "testserver"}
+if DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS:
+    raise ImproperlyConfigured(
+        "KMM_DEBUG=true is for local development only: it may not serve "
+        f"{', '.join(sorted(set(ALLOWED_HOSTS) - LOOPBACK_HOSTS))}."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.messages",
@@ -52,6 +58,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "kmm.htmx_messages.HtmxMessagesMiddleware",
     "kmm.middleware.KubeCallerMiddleware",
+    "kmm.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "kmm.urls"
@@ -80,6 +87,27 @@ SESSION_COOKIE_AGE = env.integer("KMM_SESSION_SECONDS", 8 * 3600)
 SESSION_COOKIE_SECURE = env.boolean("KMM_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Hardening. HSTS is sent on HTTPS requests only (Django's SecurityMiddleware);
+# behind a TLS-terminating proxy set KMM_TRUST_X_FORWARDED_PROTO=true.
+if env.boolean("KMM_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.integer("KMM_HSTS_SECONDS", 31536000)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_SAMESITE = "Lax"
+# A model with ten 100 kB files is about 1 MB of form data; leave room, refuse more.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -126,6 +154,12 @@ SPECTACULAR_SETTINGS = {
 # KMM_KUBE_CONTEXT, KMM_KUBE_TIMEOUT); see kube.cluster.Cluster.from_environment.
 KMM_AUTH_MODE = env.choice("KMM_AUTH_MODE", "none" if DEBUG else "token",
                            ("token", "proxy", "none"))
+KMM_PROXY_USER_HEADER = env.string("KMM_PROXY_USER_HEADER", "X-Forwarded-User")
+KMM_PROXY_GROUPS_HEADER = env.string("KMM_PROXY_GROUPS_HEADER", "X-Forwarded-Groups")
+KMM_PROXY_TRUSTED_CIDRS = env.cidrs("KMM_PROXY_TRUSTED_CIDRS")
+if KMM_AUTH_MODE == "proxy" and not KMM_PROXY_TRUSTED_CIDRS:
+    raise ImproperlyConfigured("KMM_AUTH_MODE=proxy needs KMM_PROXY_TRUSTED_CIDRS: the "
+                               "addresses of the proxy whose user headers kmm may trust.")
 
 # Suggestions for the form's profile fields (KubeAI's default ResourceProfiles).
 KMM_RESOURCE_PROFILES = env.strings(

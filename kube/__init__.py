@@ -3,7 +3,7 @@
 Import what you need from here; `kubernetes` itself is never imported elsewhere.
 """
 
-from kube.access import UserInfo, can_i, who_am_i
+from kube.access import UserInfo, allowed, can_i, forget_access, who_am_i
 from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
 from kube.errors import (
     AlreadyExists,
@@ -45,12 +45,16 @@ __all__ = [
     "NotFound",
     "Unauthorized",
     "Unavailable",
-    "UserInfo", "apply_merge_patch", "can_i",
+    "UserInfo",
+    "allowed",
+    "apply_merge_patch",
+    "can_i",
     "create_model",
     "create_namespace",
     "default_cluster",
     "delete_model",
     "delete_namespace",
+    "forget_access",
     "get_model",
     "list_model_events",
     "list_models",
@@ -61,5 +65,6 @@ __all__ = [
     "replace_model",
     "server_version",
     "set_default_cluster",
-    "update_model", "who_am_i",
+    "update_model",
+    "who_am_i",
 ]

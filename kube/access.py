@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from kubernetes import client
@@ -38,3 +40,31 @@ def can_i(caller: Caller, verb: str, resource: str, group: str = "",
                   verb="create", resource="selfsubjectaccessreviews.authorization.k8s.io",
                   raw=True)
     return bool((review.get("status") or {}).get("allowed"))
+
+
+ACCESS_CACHE_SECONDS = 30.0
+_answers: dict[tuple[str, str, str, str, str], tuple[float, bool]] = {}
+_answers_lock = threading.Lock()
+
+
+def allowed(caller: Caller, verb: str, namespace: str | None = None,
+            resource: str = "models", group: str = "kubeai.org") -> bool:
+    """can_i, remembered for ACCESS_CACHE_SECONDS per identity (RBAC changes show up soon)."""
+    key = (caller.identity.pool_key, verb, namespace or "", resource, group)
+    now = time.monotonic()
+    with _answers_lock:
+        hit = _answers.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    answer = can_i(caller, verb, resource, group, namespace)
+    with _answers_lock:
+        if len(_answers) > 50_000:
+            _answers.clear()
+        _answers[key] = (now + ACCESS_CACHE_SECONDS, answer)
+    return answer
+
+
+def forget_access() -> None:
+    """Drop remembered answers (tests that change RBAC call this)."""
+    with _answers_lock:
+        _answers.clear()

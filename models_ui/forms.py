@@ -17,6 +17,7 @@ from django.conf import settings
 
 from models_ui.fields import field_name, formfield_for, help_text
 from models_ui.rows import ROW_KINDS, filled_rows
+from modelspec.listing import ANNOTATION_PREFIX, LISTING_FIELDS, ListingField, validate_listing
 from modelspec.schema import API_VERSION, FEATURES, KIND, NAME_MAX_LENGTH, SPEC
 from modelspec.validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError, validate_model
 
@@ -36,6 +37,8 @@ IMMUTABLE_REASONS = {
     "loadBalancing.prefixHash.replication": "Replication cannot change after the model is created.",
     "url": "The URL cannot change while a cache profile is set.",
 }
+
+LISTING_KEYS = frozenset(f.key for f in LISTING_FIELDS)
 
 # Annotations kmm does not offer for editing, but always keeps.
 HIDDEN_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
@@ -62,8 +65,37 @@ FIELDSETS = (
     Fieldset("server", "Server", rows=("args", "env", "envFrom")),
     Fieldset("adapters", "Adapters", rows=("adapters",)),
     Fieldset("files", "Files", rows=("files",)),
+    Fieldset("listing", "OpenRouter listing",
+             tuple(f"listing_{f.name}" for f in LISTING_FIELDS),
+             description="How this model appears on the public endpoint /public/api/models. "
+                         "Stored as annotations under " + ANNOTATION_PREFIX + "."),
     Fieldset("metadata", "Metadata", rows=("labels", "annotations")),
 )
+
+
+def listing_formfield(spec: ListingField) -> forms.Field:
+    """A form field for one listing annotation; its `parse` is the validation."""
+    common: dict[str, Any] = {"label": spec.label, "help_text": spec.help_text,
+                              "required": False}
+    if spec.kind == "boolean":
+        return forms.ChoiceField(choices=[
+            ("", "Not set: follow the publication mode"), ("true", "Yes, publish it"),
+            ("false", "No, never publish it")], **common)
+    if spec.kind == "choice":
+        return forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in spec.choices], **common)
+    if spec.kind == "multichoice":
+        return forms.MultipleChoiceField(choices=[(c, c) for c in spec.choices],
+                                         widget=forms.CheckboxSelectMultiple, **common)
+    widget = forms.Textarea(attrs={"rows": 3}) if spec.kind == "textarea" else forms.TextInput
+
+    def parse(raw: str) -> None:
+        try:
+            spec.parse(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    return forms.CharField(widget=widget, validators=[parse], **common)
+
 
 
 def _get(obj: Obj, path: str) -> Any:
@@ -122,6 +154,8 @@ class ModelForm(forms.Form):
         super().__init__(data, initial=self._initial(base, namespace))
         for path in SCALAR_PATHS:
             self.fields[field_name(path)] = formfield_for(path, required=path in REQUIRED_PATHS)
+        for spec in LISTING_FIELDS:
+            self.fields[f"listing_{spec.name}"] = listing_formfield(spec)
         self.order_fields([f for fieldset in FIELDSETS for f in fieldset.fields])
         self.fields["resource_profile"].widget.attrs["list"] = "resource-profiles"
         self.fields[field_name("cacheProfile")].widget.attrs["list"] = "cache-profiles"
@@ -156,6 +190,13 @@ class ModelForm(forms.Form):
         }
         for path in SCALAR_PATHS:
             initial[field_name(path)] = _get(spec, path)
+        annotations = base["metadata"].get("annotations") or {}
+        for listing in LISTING_FIELDS:
+            raw = annotations.get(listing.key)
+            if raw is not None and listing.kind == "multichoice":
+                initial[f"listing_{listing.name}"] = [v.strip() for v in str(raw).split(",")]
+            elif raw is not None:
+                initial[f"listing_{listing.name}"] = raw
         return initial
 
     def _initial_rows(self, prefix: str) -> list[dict[str, Any]]:
@@ -180,7 +221,7 @@ class ModelForm(forms.Form):
         if prefix == "labels":
             return [{"key": k, "value": v} for k, v in (metadata.get("labels") or {}).items()]
         return [{"key": k, "value": v} for k, v in (metadata.get("annotations") or {}).items()
-                if k not in HIDDEN_ANNOTATIONS]
+                if k not in HIDDEN_ANNOTATIONS and k not in LISTING_KEYS]
 
     def _lock_immutable(self, base: Obj) -> None:
         self.fields["name"].disabled = True
@@ -225,6 +266,8 @@ class ModelForm(forms.Form):
             return False
         desired = self.to_object()
         for error in validate_model(desired, self.base):
+            self.add_field_error(error)
+        for error in validate_listing(desired):
             self.add_field_error(error)
         return not self.errors and not any(self.row_errors.values())
 
@@ -276,9 +319,13 @@ class ModelForm(forms.Form):
         self._put(spec, "files", _keep_unknown_keys(
             self._rows("files"), base_spec.get("files") or [], "path", ("path", "content")))
         self._put(metadata, "labels", {row["key"]: row["value"] for row in self._rows("labels")})
-        kept = {k: v for k, v in (metadata.get("annotations") or {}).items()
-                if k in HIDDEN_ANNOTATIONS}
+        stored = metadata.get("annotations") or {}
+        kept = {k: v for k, v in stored.items() if k in HIDDEN_ANNOTATIONS}
         kept.update({row["key"]: row["value"] for row in self._rows("annotations")})
+        for spec in LISTING_FIELDS:
+            value = self.cleaned_data.get(f"listing_{spec.name}")
+            if value:
+                kept[spec.key] = spec.serialize(value) if isinstance(value, list) else str(value)
         self._put(metadata, "annotations", kept)
 
     @staticmethod
@@ -312,6 +359,10 @@ class ModelForm(forms.Form):
     def add_field_error(self, error: FieldError) -> None:
         """Put a schema or API-server error next to the field it is about."""
         path = error.path
+        for spec in LISTING_FIELDS:
+            if path == f"metadata.annotations[{spec.key}]":
+                self.add_error(f"listing_{spec.name}", error.message)
+                return
         for prefix in ("metadata.labels", "metadata.annotations"):
             if path.startswith(prefix):
                 self.row_errors[prefix.split(".")[1]].append(error.message)

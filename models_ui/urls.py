@@ -14,6 +14,7 @@ urlpatterns = [
     path("models/<str:namespace>/<str:name>/change/", views.model_change, name="change"),
     path("models/<str:namespace>/<str:name>/reapply/", views.model_reapply, name="reapply"),
     path("models/<str:namespace>/<str:name>/delete/", views.model_delete, name="delete"),
+    path("models/<str:namespace>/<str:name>/publish/", views.model_publish, name="publish"),
     path("models/<str:namespace>/<str:name>/yaml/", views.model_yaml, name="yaml"),
     path("models/<str:namespace>/<str:name>/version/", views.model_version, name="version"),
 ]

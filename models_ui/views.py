@@ -21,10 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 import kube
 from models_ui import editing
 from models_ui.changelist import ChangeList
+from models_ui.data import Rights, settle, visible_models, visible_namespaces
 from models_ui.forms import FIELDSETS, ModelForm
 from models_ui.presenters import ModelRow, to_yaml
 from models_ui.rows import ROW_KINDS
 from models_ui.yaml_form import YamlForm
+from modelspec.listing import PUBLISH_ANNOTATION, is_published, validate_listing
 from modelspec.validation import FieldError
 
 Obj = dict[str, Any]
@@ -35,11 +37,7 @@ def _caller(request: HttpRequest) -> kube.Caller:
 
 
 def _namespaces(request: HttpRequest) -> list[str]:
-    """Namespaces for the switcher: all the caller may list, else the configured ones."""
-    try:
-        return kube.list_namespaces(_caller(request))
-    except kube.Forbidden:
-        return list(settings.KMM_NAMESPACES)
+    return visible_namespaces(_caller(request))
 
 
 def _detail_url(namespace: str, name: str) -> str:
@@ -75,14 +73,16 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResp
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
     namespace = request.GET.get("namespace") or None
-    models = kube.list_models(_caller(request), namespace)
-    etag = '"' + hashlib.sha256(repr((request.GET.urlencode(), [
-        (m["metadata"].get("uid"), m["metadata"].get("resourceVersion")) for m in models
-    ])).encode()).hexdigest()[:32] + '"'
+    models, version = visible_models(_caller(request), namespace)
+    query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:12]
+    etag = f'"{version}-{query}"'
     if _conditional(request, etag):
         return _not_modified(etag)
     changelist = ChangeList(request.GET, (ModelRow(m) for m in models), path=request.path)
-    context = {"cl": changelist, "namespace": namespace or "", "etag": etag}
+    rights = Rights(_caller(request))
+    context = {"cl": changelist, "namespace": namespace or "", "etag": etag,
+               "can_add": rights.can_add(namespace),
+               "rights": rights.for_namespaces({row.namespace for row in changelist.rows})}
     if request.htmx and request.htmx.target == "changelist-results":  # type: ignore[attr-defined]
         return _finish(request, render(request, "models_ui/model_list.html#results", context), etag)
     context["namespaces"] = _namespaces(request)
@@ -107,6 +107,7 @@ def delete_selected(request: HttpRequest) -> HttpResponse:
     for namespace, name in targets:
         try:
             kube.delete_model(_caller(request), namespace, name)
+            settle(namespace, name, None)
             deleted += 1
         except kube.NotFound:
             messages.warning(request, f"“{namespace}/{name}” was already gone.")
@@ -135,14 +136,24 @@ def model_detail(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             messages.warning(request, f"The model “{name}” was deleted.")
             return response
         return _missing(request, namespace, name)
-    events = kube.list_model_events(caller, namespace, name, limit=20)
+    try:
+        events: list[Obj] | None = kube.list_model_events(caller, namespace, name, limit=20)
+    except kube.Forbidden:
+        events = None  # a viewer without rights on events still sees the model
     etag = '"' + hashlib.sha256(repr((model["metadata"]["resourceVersion"], [
-        (e["metadata"].get("uid"), e["metadata"].get("resourceVersion")) for e in events
+        (e["metadata"].get("uid"), e["metadata"].get("resourceVersion")) for e in events or []
     ])).encode()).hexdigest()[:32] + '"'
     if _conditional(request, etag):
         return _not_modified(etag)
+    rights = Rights(caller)
     context = {"row": ModelRow(model), "events": events, "fieldsets": detail_fieldsets(model),
-               "etag": etag}
+               "etag": etag, "can_change": rights.can_change(namespace),
+               "can_delete": rights.can_delete(namespace),
+               "published": is_published(model, settings.KMM_PUBLISH_MODE,
+                                         settings.KMM_PUBLISH_NAMESPACES),
+               "publish_flag": (model["metadata"].get("annotations") or {}).get(
+                   PUBLISH_ANNOTATION, ""),
+               "listing_problems": validate_listing(model)}
     if request.htmx and request.htmx.target == "model-live":  # type: ignore[attr-defined]
         return _finish(request, render(request, "models_ui/model_detail.html#live", context), etag)
     return _finish(request, render(request, "models_ui/model_detail.html", context), etag)
@@ -274,6 +285,7 @@ def model_reapply(request: HttpRequest, namespace: str, name: str) -> HttpRespon
 
 def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
     namespace, name = model["metadata"]["namespace"], model["metadata"]["name"]
+    settle(namespace, name, model["metadata"].get("resourceVersion"))
     messages.success(request, f"The model “{name}” in namespace “{namespace}” was {verb}.")
     if "_continue" in request.POST:
         return redirect("models_ui:change", namespace, name)
@@ -311,6 +323,22 @@ def model_version(request: HttpRequest, namespace: str, name: str) -> HttpRespon
     return render(request, "models_ui/includes/changed_elsewhere.html", {"current": current})
 
 
+@require_POST
+def model_publish(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
+    """Turn publication on the public endpoint on or off (the publish annotation)."""
+    publish = request.POST.get("publish") == "true"
+    patch = {"metadata": {"annotations": {PUBLISH_ANNOTATION: "true" if publish else "false"}}}
+    try:
+        saved = kube.patch_model(_caller(request), namespace, name, patch)
+    except kube.NotFound:
+        return _missing(request, namespace, name)
+    settle(namespace, name, saved["metadata"].get("resourceVersion"))
+    listed = is_published(saved, settings.KMM_PUBLISH_MODE, settings.KMM_PUBLISH_NAMESPACES)
+    state = "now published" if listed else "not published"
+    messages.success(request, f"The model “{name}” is {state} on /public/api/models.")
+    return HttpResponseRedirect(_detail_url(namespace, name))
+
+
 # --- delete -----------------------------------------------------------------------------
 
 @require_http_methods(["GET", "POST"])
@@ -325,6 +353,7 @@ def model_delete(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             kube.delete_model(caller, namespace, name)
         except kube.NotFound:
             return _missing(request, namespace, name)
+        settle(namespace, name, None)
         messages.success(request, f"The model “{name}” in namespace “{namespace}” was deleted.")
         return HttpResponseRedirect(reverse("models_ui:list") + f"?namespace={namespace}")
     return render(request, "models_ui/model_delete.html", {"row": ModelRow(model)})

@@ -45,6 +45,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"integration tests against the real API server: {len(integration)} passed, "
         f"{sum('cluster' in r.keywords for r in failed)} failed; "
         f"unit and other tests: {len(reports) - len(integration)} passed")
+    from tests.rbac import forbidden_attempts, forbidden_successes
+
+    if forbidden_attempts:
+        terminalreporter.write_line(
+            f"security: {len(forbidden_attempts)} forbidden attempts across users, modes and "
+            f"surfaces, {len(forbidden_successes)} succeeded")
     for plane in _started:
         terminalreporter.write_line(
             f"control plane: kube-apiserver {plane.version} at {plane.server}, "
@@ -118,3 +124,25 @@ def create_event(model: dict[str, Any], reason: str, timestamp: str) -> None:
         "source": {"component": "kubeai"},
     }
     kubectl("create", "-f", "-", stdin=json.dumps(event))
+
+
+def wait_for_cache(admin: kube.Caller, namespace: str, timeout: float = 5.0) -> None:
+    """Block until kmm's watch cache shows the namespace's models as the API server has them."""
+    from kube.cache import model_cache
+
+    wanted = {(m["metadata"]["name"], m["metadata"]["resourceVersion"])
+              for m in kube.list_models(admin, namespace)}
+
+    def caught_up(snapshot: Any) -> bool:
+        return {(m["metadata"]["name"], m["metadata"]["resourceVersion"])
+                for m in snapshot.in_namespace(namespace)} == wanted
+
+    assert model_cache().wait_until(caught_up, timeout), f"the cache never caught up on {namespace}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_django_cache() -> None:
+    """Throttle counters (sign-in, public API) live in Django's cache: each test starts clean."""
+    from django.core.cache import cache
+
+    cache.clear()

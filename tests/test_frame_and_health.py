@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 import kube
-from tests.conftest import make_model
+from tests.conftest import make_model, wait_for_cache
 
 pytestmark = pytest.mark.cluster
 
@@ -25,6 +25,7 @@ def test_readyz_is_green_when_the_api_server_answers(client: Client, control_pla
 
 def test_the_list_shows_models(client: Client, admin: kube.Caller, namespace: str) -> None:
     kube.create_model(admin, make_model(namespace, "listed"))
+    wait_for_cache(admin, namespace)
     response = client.get("/", {"namespace": namespace})
     assert response.status_code == 200
     assert b"listed" in response.content

@@ -12,7 +12,7 @@ from django.test import Client
 
 import kube
 from models_ui.editing import seal_original
-from tests.conftest import create_event, kubectl, make_model, set_status
+from tests.conftest import create_event, kubectl, make_model, set_status, wait_for_cache
 
 pytestmark = pytest.mark.cluster
 
@@ -90,6 +90,7 @@ class TestChangeList:
     def test_it_lists_models_of_one_namespace(self, client: Client, admin: kube.Caller,
                                               namespace: str) -> None:
         kube.create_model(admin, make_model(namespace, "alpha"))
+        wait_for_cache(admin, namespace)
         response = client.get("/", {"namespace": namespace})
         assert response.status_code == 200
         assert [r.name for r in response.context["cl"].rows] == ["alpha"]
@@ -103,6 +104,7 @@ class TestChangeList:
         kube.create_model(admin, make_model(namespace, "by-name"))
         kube.create_model(admin, make_model(namespace, "other", url="hf://acme/by-url"))
         kube.create_model(admin, make_model(namespace, "nothing"))
+        wait_for_cache(admin, namespace)
         found = client.get("/", {"namespace": namespace, "q": "BY-"}).context["cl"].rows
         assert sorted(r.name for r in found) == ["by-name", "other"]
 
@@ -121,12 +123,14 @@ class TestChangeList:
         kube.create_model(admin, make_model(namespace, "gpu", resourceProfile="nvidia-gpu-l4:1",
                                             replicas=1))
         set_status(namespace, "gpu", {"replicas": {"all": 1, "ready": 1}})
+        wait_for_cache(admin, namespace)
         rows = client.get("/", {"namespace": namespace, param: value}).context["cl"].rows
         assert sorted(r.name for r in rows) == expected
 
     def test_it_sorts_both_ways(self, client: Client, admin: kube.Caller, namespace: str) -> None:
         for name in ("b", "a", "c"):
             kube.create_model(admin, make_model(namespace, name))
+        wait_for_cache(admin, namespace)
         ascending = client.get("/", {"namespace": namespace, "o": "name"}).context["cl"].rows
         descending = client.get("/", {"namespace": namespace, "o": "-name"}).context["cl"].rows
         assert [r.name for r in ascending] == ["a", "b", "c"]
@@ -136,6 +140,7 @@ class TestChangeList:
                                                  namespace: str) -> None:
         for index in range(53):
             kube.create_model(admin, make_model(namespace, f"m{index:02d}"))
+        wait_for_cache(admin, namespace)
         page = client.get("/", {"namespace": namespace, "q": "m", "p": "2"})
         assert [r.name for r in page.context["cl"].rows] == ["m50", "m51", "m52"]
         assert f"namespace={namespace}" in page.context["cl"].previous_url
@@ -144,6 +149,7 @@ class TestChangeList:
     def test_htmx_polls_get_only_the_results(self, client: Client, admin: kube.Caller,
                                              namespace: str) -> None:
         kube.create_model(admin, make_model(namespace, "polled"))
+        wait_for_cache(admin, namespace)
         response = client.get("/", {"namespace": namespace},
                               headers={**HTMX, "HX-Target": "changelist-results"})
         assert response.status_code == 200
@@ -153,10 +159,12 @@ class TestChangeList:
     def test_an_unchanged_list_answers_304_to_a_poll(self, client: Client, admin: kube.Caller,
                                                      namespace: str) -> None:
         kube.create_model(admin, make_model(namespace, "stable"))
+        wait_for_cache(admin, namespace)
         etag = client.get("/", {"namespace": namespace})["ETag"]
         headers = {**HTMX, "HX-Target": "changelist-results", "If-None-Match": etag}
         assert client.get("/", {"namespace": namespace}, headers=headers).status_code == 304
         kube.patch_model(admin, namespace, "stable", {"spec": {"owner": "changed"}})
+        wait_for_cache(admin, namespace)
         assert client.get("/", {"namespace": namespace}, headers=headers).status_code == 200
 
 
@@ -435,9 +443,55 @@ def test_htmx_responses_carry_pending_messages_as_toasts(client: Client, admin: 
                                                          namespace: str) -> None:
     kube.create_model(admin, make_model(namespace, "toasted"))
     client.post(f"/models/{namespace}/toasted/delete/")
+    wait_for_cache(admin, namespace)
     response = client.get("/", {"namespace": namespace},
                           headers={**HTMX, "HX-Target": "changelist-results"})
     content = response.content.decode()
     assert 'id="toasts"' in content
     assert 'hx-swap-oob="true"' in content
     assert "was deleted" in content
+
+
+class TestListing:
+    def test_the_form_writes_listing_annotations(self, client: Client, admin: kube.Caller,
+                                                 namespace: str) -> None:
+        response = client.post("/add/", new_model_data(
+            namespace, "listed", listing_display_name="Listed 8B",
+            listing_pricing_prompt="0.0000005", listing_sampling_parameters=["top_p", "seed"],
+            listing_publish="true"))
+        assert response.status_code == 302
+        annotations = kube.get_model(admin, namespace, "listed")["metadata"]["annotations"]
+        assert annotations == {
+            "openrouter.kmm.io/publish": "true",
+            "openrouter.kmm.io/display-name": "Listed 8B",
+            "openrouter.kmm.io/pricing-prompt": "0.0000005",
+            "openrouter.kmm.io/sampling-parameters": "top_p,seed",
+        }
+
+    def test_a_bad_listing_value_is_refused_on_its_field(self, client: Client,
+                                                         namespace: str) -> None:
+        response = client.post("/add/", new_model_data(namespace, listing_context_length="8k"))
+        assert response.status_code == 400
+        assert "whole number" in response.context["form"].errors["listing_context_length"][0]
+
+    def test_the_detail_page_toggles_publication(self, client: Client, admin: kube.Caller,
+                                                 namespace: str) -> None:
+        kube.create_model(admin, make_model(namespace, "toggled"))
+        assert client.get(f"/models/{namespace}/toggled/").context["published"] is False
+        response = client.post(f"/models/{namespace}/toggled/publish/", {"publish": "true"},
+                               follow=True)
+        assert response.context["published"] is True
+        assert "is now published" in response.content.decode()
+        annotations = kube.get_model(admin, namespace, "toggled")["metadata"]["annotations"]
+        assert annotations == {"openrouter.kmm.io/publish": "true"}
+
+    def test_the_detail_page_warns_about_bad_listing_annotations(self, client: Client,
+                                                                 admin: kube.Caller,
+                                                                 namespace: str) -> None:
+        body = make_model(namespace, "odd")
+        body["metadata"]["annotations"] = {"openrouter.kmm.io/context-length": "lots"}
+        kube.create_model(admin, body)
+        response = client.get(f"/models/{namespace}/odd/")
+        assert b"not valid; the public entry leaves them out" in response.content
+        assert [e.path for e in response.context["listing_problems"]] == [
+            "metadata.annotations[openrouter.kmm.io/context-length]"]

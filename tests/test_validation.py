@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from modelspec.schema import immutable_paths
-from modelspec.validation import FieldError, locate_cause, validate_model
+from modelspec.validation import FieldError, locate_cause, validate_model, with_defaults
 
 
 def model(name: str = "m", **spec: Any) -> dict[str, Any]:
@@ -63,12 +63,27 @@ def test_features_must_be_known() -> None:
     assert "spec.features[1]" in paths_of(model(features=["TextGeneration", "Vision"]))
 
 
-@pytest.mark.parametrize("field", ["engine", "features", "url", "targetRequests",
-                                   "scaleDownDelaySeconds"])
+@pytest.mark.parametrize("field", ["engine", "features", "url"])
 def test_required_fields(field: str) -> None:
     obj = model()
     del obj["spec"][field]
     assert (f"spec.{field}", "This field is required.") in errors_of(obj)
+
+
+@pytest.mark.parametrize(("field", "default"), [("targetRequests", 100),
+                                                ("scaleDownDelaySeconds", 30)])
+def test_required_fields_with_defaults_are_filled_like_the_api_server_does(
+        field: str, default: int) -> None:
+    obj = model()
+    del obj["spec"][field]
+    assert validate_model(obj) == []
+    assert with_defaults(obj)["spec"][field] == default
+
+
+def test_defaults_fill_nested_objects() -> None:
+    spec = with_defaults(model(loadBalancing={"strategy": "PrefixHash"}))["spec"]
+    assert spec["loadBalancing"] == {"strategy": "PrefixHash", "prefixHash": {
+        "meanLoadFactor": 125, "replication": 256, "prefixCharLength": 100}}
 
 
 def test_load_balancing_strategy_must_be_known() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ def fill_new_model(page: Page, name: str) -> None:
     page.get_by_role("combobox", name="Engine").select_option("VLLM")
     page.get_by_role("checkbox", name="TextGeneration").check()
     page.get_by_label("Resource profile").fill("cpu")
-    page.get_by_label("Count").fill("1")
+    page.get_by_role("spinbutton", name="Count").fill("1")
     page.get_by_label("Min replicas").fill("0")
 
 
@@ -111,16 +110,13 @@ def test_the_open_list_shows_kubectl_changes_within_two_seconds(
     page.get_by_label("Search by name or URL").fill("typed but not sent")
     page.locator(f"#select-{namespace}-steady").check()
 
-    started = time.monotonic()
     kubectl("create", "-f", "-", stdin=json.dumps(
         {"apiVersion": "kubeai.org/v1", "kind": "Model", **make_model(namespace, "arrived")}))
     expect(page.locator(f"tr[data-model='{namespace}/arrived']")).to_be_visible(timeout=2000)
     set_status(namespace, "steady", {"replicas": {"all": 1, "ready": 1}})
     expect(page.locator(f"tr[data-model='{namespace}/steady'] .state")).to_have_text(
         "Ready", timeout=2000)
-    elapsed = time.monotonic() - started
 
-    assert elapsed < 4  # two changes, each seen within its own 2 s
     expect(page.get_by_label("Search by name or URL")).to_have_value("typed but not sent")
     expect(page.locator(f"#select-{namespace}-steady")).to_be_checked()
     assert "o=name" in page.url

@@ -1,0 +1,79 @@
+"""Sign-in with a Kubernetes bearer token (token mode), and sign-out."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+import kube
+from kmm import auth
+
+SIGN_IN_ATTEMPTS = 10
+SIGN_IN_WINDOW_SECONDS = 300
+
+
+class SignInForm(forms.Form):
+    token = forms.CharField(
+        label="Kubernetes bearer token", strip=True, max_length=16384,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="A ServiceAccount token (kubectl create token NAME) or an OIDC id token. "
+                  "kmm checks it with the API server and uses it for everything you do.")
+
+
+def _attempts_key(request: HttpRequest) -> str:
+    client = request.META.get("REMOTE_ADDR", "")
+    return "kmm-signin:" + hashlib.sha256(client.encode()).hexdigest()
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/"
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return "/"
+
+
+@sensitive_post_parameters("token")
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if settings.KMM_AUTH_MODE != "token":
+        return redirect("/")
+    form = SignInForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        attempts = cache.get(_attempts_key(request), 0)
+        if attempts >= SIGN_IN_ATTEMPTS:
+            form.add_error(None, "Too many failed sign-ins from your address. Wait a few "
+                                 "minutes, then try again.")
+            return render(request, "auth/signin.html", {"form": form, "next": _next_url(request)},
+                          status=429)
+        if form.is_valid():
+            try:
+                who = auth.review_token(form.cleaned_data["token"])
+            except kube.Unauthorized:
+                cache.set(_attempts_key(request), attempts + 1, SIGN_IN_WINDOW_SECONDS)
+                form.add_error("token", "The API server did not accept this token (it may be "
+                                        "expired, or for another cluster).")
+            else:
+                auth.remember_token(request, form.cleaned_data["token"], who)
+                messages.success(request, f"Signed in as {who.user}.")
+                return HttpResponseRedirect(_next_url(request))
+        status = 400
+    return render(request, "auth/signin.html", {"form": form, "next": _next_url(request)},
+                  status=status)
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    auth.forget(request)
+    messages.info(request, "Signed out.")
+    return redirect("signin" if settings.KMM_AUTH_MODE == "token" else "/")

@@ -1,0 +1,90 @@
+"""What one caller may see and do: namespaces, models and rights, for the UI's pages.
+
+Lists come from the shared watch cache (kube.cache), which runs with kmm's own
+identity; each caller sees only the namespaces in which the API server says
+they may list models (access reviews, remembered briefly). Single objects and
+every write go to the API server with the caller's own identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+import kube
+from kube.cache import model_cache
+
+Obj = dict[str, Any]
+CACHE_WAIT_SECONDS = 5.0
+
+
+def _snapshot() -> Any:
+    cache = model_cache()
+    if not cache.wait_synced(CACHE_WAIT_SECONDS):
+        raise kube.Unavailable("kmm has not been able to list the models from the Kubernetes "
+                               "API server yet. Retry in a moment.")
+    return cache.snapshot()
+
+
+def visible_namespaces(caller: kube.Caller) -> list[str]:
+    """Namespaces for the switcher: all, for those who may list them; otherwise the
+    configured (KMM_NAMESPACES) or known namespaces in which the caller may list models."""
+    if kube.allowed(caller, "list", resource="namespaces", group=""):
+        return list(_snapshot().namespaces)
+    candidates = list(settings.KMM_NAMESPACES) or list(_snapshot().namespaces)
+    return [ns for ns in candidates if kube.allowed(caller, "list", ns)]
+
+
+def visible_models(caller: kube.Caller, namespace: str | None) -> tuple[list[Obj], int]:
+    """Models of one namespace, or of every namespace the caller may list models in,
+    with the cache version they come from."""
+    snapshot = _snapshot()
+    if namespace:
+        if not kube.allowed(caller, "list", namespace):
+            raise kube.Forbidden(f"Forbidden: you may not list models.kubeai.org in namespace "
+                                 f"{namespace!r}.", verb="list", resource="models.kubeai.org",
+                                 namespace=namespace)
+        return list(snapshot.in_namespace(namespace)), snapshot.version
+    if kube.allowed(caller, "list"):
+        return list(snapshot.models), snapshot.version
+    models = [m for ns in visible_namespaces(caller) for m in snapshot.in_namespace(ns)]
+    return models, snapshot.version
+
+
+@dataclass(frozen=True)
+class Rights:
+    """Whether the caller may add, change or delete models, per namespace (cached briefly)."""
+
+    caller: kube.Caller
+
+    def can_add(self, namespace: str | None) -> bool:
+        return kube.allowed(self.caller, "create", namespace)
+
+    def can_change(self, namespace: str) -> bool:
+        return kube.allowed(self.caller, "patch", namespace)
+
+    def can_delete(self, namespace: str) -> bool:
+        return kube.allowed(self.caller, "delete", namespace)
+
+    def for_namespaces(self, namespaces: set[str]) -> dict[str, dict[str, bool]]:
+        return {ns: {"change": self.can_change(ns), "delete": self.can_delete(ns)}
+                for ns in namespaces}
+
+
+SETTLE_SECONDS = 1.0
+
+
+def settle(namespace: str, name: str, resource_version: str | None) -> None:
+    """Wait briefly until the cache shows the caller's own write (None: a deletion), so
+    the page they land on next shows it. Gives up quietly after SETTLE_SECONDS."""
+
+    def shows_write(snapshot: Any) -> bool:
+        current = snapshot.get(namespace, name)
+        if resource_version is None:
+            return current is None
+        return current is not None and \
+            current["metadata"].get("resourceVersion") == resource_version
+
+    model_cache().wait_until(shows_write, SETTLE_SECONDS)
