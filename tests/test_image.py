@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,20 @@ class Served:
         except urllib.error.HTTPError as error:
             return error.code, error.headers["Content-Type"], error.read().decode()
 
+    def get_until(self, path: str, done: Callable[[int, str], bool],
+                  timeout: float = 30) -> tuple[int, str, str]:
+        """GET `path` until `done(status, body)`, as a probe or a client honouring 503 would.
+
+        Each gunicorn worker starts its own watch cache on its first request, so the first
+        answer of a fresh worker may be 503 until that cache has listed the models.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            status, content_type, body = self.get(path)
+            if done(status, body) or time.monotonic() > deadline:
+                return status, content_type, body
+            time.sleep(0.5)
+
 
 @pytest.fixture(scope="module")
 def served(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
@@ -208,7 +222,8 @@ def test_the_image_command_logs_access_to_stdout_with_two_workers(served: Served
 
 
 def test_the_image_command_is_ready_as_the_charts_service_account(served: Served) -> None:
-    assert served.get("/readyz")[0::2] == (200, "ok")
+    status, _, body = served.get_until("/readyz", lambda status, _: status == 200)
+    assert (status, body) == (200, "ok")
 
 
 def test_the_image_command_refuses_unknown_hosts_and_serves_no_debug_pages(
@@ -237,7 +252,8 @@ def public_endpoint_exists() -> bool:
 def test_the_image_command_serves_the_public_models(served: Served) -> None:
     if not public_endpoint_exists():
         pytest.xfail("/public/api/models is not routed yet (public_api is being built)")
-    status, content_type, body = served.get("/public/api/models")
+    status, content_type, body = served.get_until(
+        "/public/api/models", lambda status, body: status == 200 and "served-model" in body)
     assert status == 200, body[:500]
     assert content_type.startswith("application/json")
     data = json.loads(body)["data"]
