@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint cluster build-cluster build-helm bench crd browser-deps clean
+.PHONY: run test lint cluster build-cluster build-helm bench bench-deps crd browser-deps clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,13 @@ browser-deps:
 test: $(VENV)/.installed browser-deps lint build-cluster build-helm
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed build-cluster
+# Debian's wrk, the load generator of bench/bench_public_api.py.
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk for the benchmarks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+bench: $(VENV)/.installed build-cluster bench-deps
 	$(PY) -m bench
 
 crd: $(VENV)/.installed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
@@ -33,14 +34,21 @@ LATENCY = Histogram("kmm_http_request_duration_seconds", "Time to answer a reque
 class MetricsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
+        # Labelled children, looked up once per label set (labels() takes a lock each time).
+        self.latency: dict[str, Any] = {}
+        self.requests: dict[tuple[str, str, int], Any] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
         match = request.resolver_match
         view = match.view_name if match is not None else "none"
-        LATENCY.labels(view).observe(time.perf_counter() - started)
-        REQUESTS.labels(view, request.method, str(response.status_code)).inc()
+        latency = self.latency.get(view) or self.latency.setdefault(view, LATENCY.labels(view))
+        latency.observe(time.perf_counter() - started)
+        key = (view, str(request.method), response.status_code)
+        counter = self.requests.get(key) or self.requests.setdefault(
+            key, REQUESTS.labels(key[0], key[1], str(key[2])))
+        counter.inc()
         return response
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 PERIOD_WORDS = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
@@ -23,6 +24,20 @@ class PublicRateThrottle(SimpleRateThrottle):
         rate: str = settings.KMM_PUBLIC_RATE
         return None if rate in ("", "off") else rate
 
+    def get_ident(self, request: Request) -> str:
+        """DRF's rule (REMOTE_ADDR, or X-Forwarded-For under NUM_PROXIES), read from META.
+
+        DRF's own reads request.headers, which copies every header on each request.
+        """
+        meta = request._request.META
+        remote: str = meta.get("REMOTE_ADDR", "")
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR")
+        proxies = api_settings.NUM_PROXIES
+        if not proxies or not forwarded:
+            return remote
+        addresses = forwarded.split(",")
+        return str(addresses[-min(proxies, len(addresses))]).strip()
+
     def get_cache_key(self, request: Request, view: Any) -> str:
         return f"kmm-public-throttle:{self.get_ident(request)}"
 
@@ -32,12 +47,10 @@ class PublicRateThrottle(SimpleRateThrottle):
         self.now = self.timer()
         window = int(self.now // self.duration)
         key = f"{self.get_cache_key(request, view)}:{window}"
-        if self.cache.add(key, 1, self.duration + 1):
-            return True
         try:
-            count = self.cache.incr(key)
-        except ValueError:  # the window's key expired between add and incr
-            self.cache.set(key, 1, self.duration + 1)
+            count = self.cache.incr(key)  # one cache operation in the common case
+        except ValueError:  # the first request of this client in this window
+            self.cache.add(key, 1, self.duration + 1)
             return True
         if count <= self.num_requests:
             return True

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBase
-from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -25,6 +24,8 @@ from public_api.listing import NotSynced, Rendition, current_listing
 from public_api.throttling import PublicRateThrottle
 
 LISTING_FORMATS = ("openrouter", "openai")
+JSON_RENDERER = JSONRenderer()
+RESPONSE_HEADERS = {"Allow": "GET, HEAD, OPTIONS", "Vary": "Accept, Accept-Encoding"}
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "ETag, Retry-After",
@@ -50,6 +51,7 @@ class ListingNegotiation(DefaultContentNegotiation):
 class PublicModels(APIView):
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
+    parser_classes: list[Any] = []  # GET only: no body to parse
     throttle_classes = [PublicRateThrottle]
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
     content_negotiation_class = ListingNegotiation
@@ -93,12 +95,24 @@ class PublicModels(APIView):
             wait, detail=f"Too many requests: this endpoint allows {throttle.describe()} from "
                          "one address.")
 
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        return dict(RESPONSE_HEADERS)  # DRF pops from it
+
+    def perform_content_negotiation(self, request: Request, force: bool = False
+                                    ) -> tuple[BaseRenderer, str]:
+        # The hot path: a plain JSON client needs no Accept parsing.
+        accept = request.META.get("HTTP_ACCEPT", "")
+        if request.query_params.get("format", "openrouter") in LISTING_FORMATS \
+                and (accept in ("", "*/*") or accept.startswith("application/json")):
+            return JSON_RENDERER, "application/json"
+        return super().perform_content_negotiation(request, force)  # type: ignore[no-any-return]
+
     def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any,
                           **kwargs: Any) -> HttpResponseBase:
         response = super().finalize_response(request, response, *args, **kwargs)
         for header, value in CORS_HEADERS.items():
             response[header] = value
-        patch_vary_headers(response, ["Accept", "Accept-Encoding"])
         if response.status_code in (200, 304):
             response["Cache-Control"] = f"public, max-age={settings.KMM_PUBLIC_MAX_AGE}"
         else:

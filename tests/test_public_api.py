@@ -252,6 +252,15 @@ def test_it_throttles_each_client_with_a_clear_429(client: Client, cache: ModelC
     assert other.status_code == 200
 
 
+def test_a_forged_x_forwarded_for_does_not_dodge_the_throttle(client: Client,
+                                                              cache: ModelCache) -> None:
+    address = f"127.1.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    with override_settings(KMM_PUBLIC_RATE="2/min"):
+        codes = [client.get(URL, HTTP_ACCEPT="application/json", REMOTE_ADDR=address,
+                            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(3)]
+    assert codes == [200, 200, 429]
+
+
 class TestPublicationModes:
     def test_it_publishes_only_opted_in_models_by_default(
             self, client: Client, admin: kube.Caller, cache: ModelCache, namespace: str) -> None:
