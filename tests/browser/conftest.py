@@ -50,6 +50,7 @@ def start_kmm(plane: controlplane.ControlPlane, **env: str) -> tuple[subprocess.
     environment = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
                        KUBECONFIG=str(plane.kubeconfig), PYTHONPATH=str(ROOT), **env)
     environment.pop("KMM_TEST_KUBECONFIG", None)
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
     log = open(ROOT / "test-artifacts" / f"kmm-{port}.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
@@ -70,7 +71,6 @@ def start_kmm(plane: controlplane.ControlPlane, **env: str) -> tuple[subprocess.
 
 @pytest.fixture(scope="session")
 def kmm_url(control_plane: controlplane.ControlPlane) -> Iterator[str]:
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
     process, url = start_kmm(control_plane)
     yield url
     process.terminate()
