@@ -5,7 +5,8 @@ Everything comes from environment variables (README, "Configuration"):
 
 - PORT (8000): listen on 0.0.0.0:PORT.
 - KMM_WORKERS (2) processes, each with KMM_THREADS (4) threads. Requests mostly wait on the
-  Kubernetes API server, so threads are cheap; each worker starts its own watch cache lazily.
+  Kubernetes API server, so threads are cheap; each worker starts its own watch cache right
+  after the fork (post_worker_init), never in the master before it.
 - KMM_REQUEST_TIMEOUT (60): seconds a worker may spend on one request before it is restarted;
   well above KMM_KUBE_TIMEOUT so the app's own 503 answers first.
 - KMM_LOG_LEVEL (INFO): gunicorn's error log level; access and error logs go to stdout.
@@ -46,3 +47,15 @@ loglevel = (os.environ.get("KMM_LOG_LEVEL", "").strip() or "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 # No gunicornc control socket: its default lives under $HOME, which is read-only in the pod.
 control_socket_disable = True
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """Start this worker's watch cache right after the fork, not on its first request, so
+    a new worker is warm (and /readyz green) before traffic reaches it."""
+    import kube
+    from kube.cache import model_cache
+
+    try:
+        model_cache()
+    except kube.KubeError as exc:  # no cluster configured: requests will say so
+        worker.log.warning("watch cache not started: %s", exc)
