@@ -27,7 +27,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -50,6 +50,7 @@ WATCH_SECONDS = (240, 300)  # server-side watch timeout, picked at random in thi
 READ_TIMEOUT_SECONDS = 90.0  # bookmarks arrive about once a minute; silence past this = dead
 BACKOFF_SECONDS = (0.2, 5.0)  # first and largest pause between reconnection attempts
 LIST_PAGE_SIZE = 500
+MODELS = f"{PLURAL}.{GROUP}"
 
 
 class _Gone(Exception):
@@ -245,6 +246,22 @@ def _fingerprint(items: Mapping[Key, Obj]) -> set[tuple[Key, str]]:
             items.items()}
 
 
+def _combined(stats: list[WatchStats]) -> WatchStats:
+    if len(stats) == 1:
+        return stats[0]
+    restarts: Counter[str] = Counter()
+    for one in stats:
+        restarts.update(one.restarts)
+    return WatchStats(lists=sum(s.lists for s in stats), restarts=restarts,
+                      connected=all(s.connected for s in stats),
+                      last_contact=min((s.last_contact for s in stats), default=0.0),
+                      last_error=next((s.last_error for s in stats if s.last_error), ""))
+
+
+def _custom_namespaced(caller: Caller) -> Callable[..., Any]:
+    return client.CustomObjectsApi(caller.api).list_namespaced_custom_object
+
+
 def _custom(caller: Caller) -> Callable[..., Any]:
     return client.CustomObjectsApi(caller.api).list_cluster_custom_object
 
@@ -254,13 +271,26 @@ def _namespaces(caller: Caller) -> Callable[..., Any]:
 
 
 class ModelCache:
-    """The list+watch cache. `start()` it, read `snapshot()`, `stop()` it."""
+    """The list+watch cache. `start()` it, read `snapshot()`, `stop()` it.
 
-    def __init__(self, caller: Caller):
+    By default it watches Models and namespaces cluster-wide. Given `namespaces`
+    (for an identity whose RBAC covers only those), it watches Models in each of
+    them and takes them as the namespace list.
+    """
+
+    def __init__(self, caller: Caller, namespaces: Iterable[str] | None = None):
         self.caller = caller
         self.pid = os.getpid()
         self.stopping = threading.Event()
-        self.models = _Watcher(self, f"{PLURAL}.{GROUP}", _custom, (GROUP, VERSION, PLURAL))
+        self.namespaces = tuple(sorted(set(namespaces))) if namespaces is not None else None
+        if self.namespaces is None:
+            self.model_watchers = [_Watcher(self, MODELS, _custom, (GROUP, VERSION, PLURAL))]
+        else:
+            self.model_watchers = [
+                _Watcher(self, f"{MODELS} in {ns}", _custom_namespaced, (GROUP, VERSION, ns, PLURAL))
+                for ns in self.namespaces]
+        self.models = self.model_watchers[0] if self.model_watchers else _Watcher(
+            self, MODELS, _custom, (GROUP, VERSION, PLURAL))
         self.namespace_watch = _Watcher(self, "namespaces", _namespaces, ())
         self._snapshot = Snapshot()
         # Held by the watch threads while they change items and build a snapshot;
@@ -268,18 +298,24 @@ class ModelCache:
         self.guard = threading.Condition(threading.RLock())
         self.started = False
 
+    @property
+    def watchers(self) -> list[_Watcher]:
+        if self.namespaces is None:
+            return [*self.model_watchers, self.namespace_watch]
+        return list(self.model_watchers)
+
     def start(self) -> ModelCache:
         if not self.started:
             self.started = True
-            self.models.thread.start()
-            self.namespace_watch.thread.start()
+            for watcher in self.watchers:
+                watcher.thread.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stopping.set()
-        for watcher in (self.models, self.namespace_watch):
+        for watcher in self.watchers:
             watcher.interrupt()
-        for watcher in (self.models, self.namespace_watch):
+        for watcher in self.watchers:
             if watcher.thread.is_alive():
                 watcher.thread.join(timeout)
         with self.guard:
@@ -292,20 +328,22 @@ class ModelCache:
 
     @property
     def synced(self) -> bool:
-        return self.models.synced.is_set()
+        return all(w.synced.is_set() for w in self.model_watchers)
 
     @property
     def connected(self) -> bool:
-        """Whether the model watch is currently in touch with the API server."""
-        return self.models.stats.connected
+        """Whether the model watches are currently in touch with the API server."""
+        return all(w.stats.connected for w in self.model_watchers)
 
     def age(self) -> float:
         """Seconds since the API server last told the cache anything (list, event, bookmark)."""
-        last = self.models.stats.last_contact
+        last = min((w.stats.last_contact for w in self.model_watchers), default=0.0)
         return time.monotonic() - last if last else float("inf")
 
     def wait_synced(self, timeout: float) -> bool:
-        return self.models.synced.wait(timeout)
+        deadline = time.monotonic() + timeout
+        return all(w.synced.wait(max(0.0, deadline - time.monotonic()))
+                   for w in self.model_watchers)
 
     def wait_until(self, predicate: Callable[[Snapshot], bool], timeout: float) -> bool:
         """Wait until `predicate(snapshot)` holds (checked after each change)."""
@@ -324,11 +362,14 @@ class ModelCache:
         An operator's lever, and the tests': a version the API server no longer
         keeps makes it answer 410 Gone, after which the cache lists again.
         """
-        self.models.resume_from = resource_version
-        self.models.interrupt()
+        for watcher in self.model_watchers:
+            watcher.resume_from = resource_version
+            watcher.interrupt()
 
     def stats(self) -> dict[str, WatchStats]:
-        return {"models": self.models.stats, "namespaces": self.namespace_watch.stats}
+        """Watch figures: "models" (all model watches together) and "namespaces"."""
+        return {"models": _combined([w.stats for w in self.model_watchers]),
+                "namespaces": self.namespace_watch.stats}
 
     # --- writers (the watch threads) --------------------------------------------------
 
@@ -339,11 +380,13 @@ class ModelCache:
             synced = self.synced
             if not changed and previous.synced == synced:
                 return
-            models = sorted(self.models.items.values(), key=_key)
+            models = sorted((obj for w in self.model_watchers for obj in w.items.values()),
+                            key=_key)
             by_namespace: dict[str, list[Obj]] = {}
             for obj in models:
                 by_namespace.setdefault(_key(obj)[0], []).append(obj)
-            names = {key[1] for key in self.namespace_watch.items} | set(by_namespace)
+            names = (set(self.namespaces) if self.namespaces is not None
+                     else {key[1] for key in self.namespace_watch.items}) | set(by_namespace)
             self._snapshot = Snapshot(
                 version=previous.version + 1,
                 synced=synced,
@@ -369,8 +412,15 @@ def model_cache() -> ModelCache:
         return cache
     with _process_lock:
         if _process_cache is None or _process_cache.pid != os.getpid():
-            _process_cache = ModelCache(default_cluster().as_app()).start()
+            _process_cache = ModelCache(default_cluster().as_app(), watch_namespaces()).start()
         return _process_cache
+
+
+def watch_namespaces(environ: Mapping[str, str] | None = None) -> list[str] | None:
+    """KMM_WATCH_NAMESPACES (comma-separated): watch only these; unset or empty: all."""
+    raw = (os.environ if environ is None else environ).get("KMM_WATCH_NAMESPACES", "")
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    return names or None
 
 
 def running_cache() -> ModelCache | None:

@@ -11,7 +11,7 @@ import pytest
 import kube
 from devcluster import controlplane
 from kube.cache import ModelCache, Snapshot
-from tests.conftest import make_model
+from tests.conftest import kubectl, make_model
 
 pytestmark = pytest.mark.cluster
 
@@ -132,3 +132,29 @@ def _eventually(condition, timeout: float) -> bool:  # type: ignore[no-untyped-d
             return True
         time.sleep(0.05)
     return False
+
+
+@pytest.mark.skipif(bool(os.environ.get("KMM_TEST_KUBECONFIG")), reason="needs the static users")
+def test_it_watches_only_the_given_namespaces_for_a_namespaced_identity(
+        control_plane: controlplane.ControlPlane, cluster: kube.Cluster, admin: kube.Caller,
+        namespace: str) -> None:
+    kubectl("create", "role", "model-reader", "--verb=get,list,watch",
+            "--resource=models.kubeai.org", "-n", namespace)
+    kubectl("create", "rolebinding", "bob-reads-models", "--role=model-reader", "--user=bob",
+            "-n", namespace)
+    kube.create_model(admin, make_model(namespace, "visible"))
+    cache = ModelCache(cluster.as_token(control_plane.tokens["bob"]), [namespace]).start()
+    try:
+        assert cache.wait_synced(10), cache.stats()["models"].last_error
+        assert cache.snapshot().namespaces == (namespace,)
+        kube.create_model(admin, make_model(namespace, "later"))
+        assert cache.wait_until(shows(namespace, "later"), 1.0)
+    finally:
+        cache.stop()
+
+
+def test_it_reads_the_namespaces_to_watch_from_the_environment() -> None:
+    from kube.cache import watch_namespaces
+
+    assert watch_namespaces({"KMM_WATCH_NAMESPACES": "a, b"}) == ["a", "b"]
+    assert watch_namespaces({}) is None

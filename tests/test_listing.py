@@ -175,3 +175,13 @@ def test_it_publishes_by_mode(mode: str, flag: str | None, published: bool) -> N
 
 def test_it_publishes_only_allow_listed_namespaces() -> None:
     assert not listing.is_published(model(namespace="other"), "namespaces", ["ns"])
+
+
+def test_the_readme_documents_every_annotation_and_setting() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    names = [f.key for f in listing.LISTING_FIELDS] + [
+        "KMM_PUBLISH_MODE", "KMM_PUBLISH_NAMESPACES", "KMM_PUBLIC_RATE", "KMM_PUBLIC_MAX_AGE",
+        "KMM_NUM_PROXIES"]
+    assert [n for n in names if f"`{n}`" not in readme] == []
