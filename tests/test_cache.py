@@ -51,7 +51,7 @@ def test_it_indexes_models_by_namespace(cache: ModelCache, admin: kube.Caller,
                                         namespace: str) -> None:
     for name in ("b", "a"):
         kube.create_model(admin, make_model(namespace, name))
-    assert cache.wait_until(shows(namespace, "b"), 1.0)
+    assert cache.wait_until(lambda s: len(s.in_namespace(namespace)) == 2, 1.0)
     assert [m["metadata"]["name"] for m in cache.snapshot().in_namespace(namespace)] == ["a", "b"]
 
 
