@@ -11,7 +11,18 @@ SAMPLE_NAMESPACES = ("kubeai", "research")
 SAMPLES: list[dict[str, Any]] = [
     {
         "metadata": {"name": "llama-3.1-8b-instruct-l4", "namespace": "kubeai",
-                     "labels": {"team": "platform"}},
+                     "labels": {"team": "platform"},
+                     "annotations": {
+                         "openrouter.kmm.io/publish": "true",
+                         "openrouter.kmm.io/display-name": "Llama 3.1 8B Instruct",
+                         "openrouter.kmm.io/context-length": "8192",
+                         "openrouter.kmm.io/quantization": "bf16",
+                         "openrouter.kmm.io/pricing-prompt": "0.00000002",
+                         "openrouter.kmm.io/pricing-completion": "0.00000005",
+                         "openrouter.kmm.io/sampling-parameters": "temperature,top_p,stop,seed",
+                         "openrouter.kmm.io/features": "tools,json_mode",
+                         "openrouter.kmm.io/slug": "meta-llama/llama-3.1-8b-instruct",
+                         "openrouter.kmm.io/datacenters": "DE"}},
         "spec": {
             "url": "hf://meta-llama/Llama-3.1-8B-Instruct",
             "engine": "VLLM",
@@ -36,7 +47,9 @@ SAMPLES: list[dict[str, Any]] = [
         },
     },
     {
-        "metadata": {"name": "bge-embed-text-cpu", "namespace": "kubeai"},
+        "metadata": {"name": "bge-embed-text-cpu", "namespace": "kubeai",
+                     "annotations": {"openrouter.kmm.io/publish": "true",
+                                     "openrouter.kmm.io/context-length": "512"}},
         "spec": {
             "url": "hf://BAAI/bge-small-en-v1.5",
             "engine": "Infinity",
