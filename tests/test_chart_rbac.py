@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import kube
-from kube.cache import ModelCache
-from tests.chartkit import install_rbac, kubectl_run, token_kubeconfig, watch_models
+from kube.cache import ModelCache, watch_namespaces
+from tests.chartkit import env_of, install_rbac, kubectl_run, render, token_kubeconfig, watch_models
 from tests.conftest import create_event, kubectl, make_model
 
 pytestmark = pytest.mark.cluster
@@ -221,16 +221,21 @@ def test_proxy_mode_impersonable_groups_keep_out_system_masters(admin: kube.Call
         app.close()
 
 
-@pytest.mark.xfail(reason="kube.cache lists and watches Models and namespaces cluster-wide, so "
-                          "with rbac.namespaces it never syncs and /readyz stays 503; it needs "
-                          "one watch per listed namespace", raises=AssertionError, strict=False)
 def test_namespaced_rbac_runs_the_watch_cache(cluster: kube.Cluster, admin: kube.Caller) -> None:
     home, team = unique("kmm"), unique("team")
     for name in (home, team):
         kube.create_namespace(admin, name)
-    app = cluster.as_token(install_rbac(home, {"rbac": {"namespaces": [team]}}))
-    cache = ModelCache(app).start()
+    values = {"rbac": {"namespaces": [team]}}
+    environment = env_of(render(home, values))
+    assert environment["KMM_WATCH_NAMESPACES"] == team
+    app = cluster.as_token(install_rbac(home, values))
+    kube.create_model(admin, {"metadata": {"name": "seen", "namespace": team},
+                              "spec": {"url": "hf://o/m", "engine": "VLLM",
+                                       "features": ["TextGeneration"]}})
+    cache = ModelCache(app, watch_namespaces(environment)).start()
     try:
-        assert cache.wait_synced(5), cache.stats()["models"].last_error
+        assert cache.wait_synced(5), cache.stats()
+        assert cache.wait_until(lambda s: s.get(team, "seen") is not None, 5)
+        assert cache.snapshot().namespaces == (team,)
     finally:
         cache.stop()
