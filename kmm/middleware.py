@@ -47,9 +47,10 @@ class KubeCallerMiddleware:
         # DRF views are csrf_exempt; a browser's session or proxy cookie still needs CSRF.
         if request.path.startswith("/api/") and request.method in UNSAFE_METHODS \
                 and identity.needs_csrf:
-            refused = self.csrf.process_view(request, _no_view, (), {})
-            if refused is not None:
-                return refused
+            if self.csrf.process_view(request, _no_view, (), {}) is not None:
+                return JsonResponse({"detail": "CSRF check failed: send the X-CSRFToken header "
+                                               "with the csrftoken cookie's value, or "
+                                               "authenticate with a bearer token."}, status=403)
         request.signed_in = identity  # type: ignore[attr-defined]
         request.kube = identity.caller  # type: ignore[attr-defined]
         return self.get_response(request)
