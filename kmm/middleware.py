@@ -45,15 +45,17 @@ class KubeCallerMiddleware:
         if identity is None:
             return auth.sign_in_required(request)
         # DRF views are csrf_exempt; a browser's session or proxy cookie still needs CSRF.
-        if request.path.startswith("/api/") and request.method in UNSAFE_METHODS \
-                and identity.needs_csrf:
-            if self.csrf.process_view(request, _no_view, (), {}) is not None:
-                return JsonResponse({"detail": "CSRF check failed: send the X-CSRFToken header "
-                                               "with the csrftoken cookie's value, or "
-                                               "authenticate with a bearer token."}, status=403)
+        api_write = request.path.startswith("/api/") and request.method in UNSAFE_METHODS
+        if api_write and identity.needs_csrf and self._csrf_refused(request):
+            return JsonResponse({"detail": "CSRF check failed: send the X-CSRFToken header "
+                                           "with the csrftoken cookie's value, or "
+                                           "authenticate with a bearer token."}, status=403)
         request.signed_in = identity  # type: ignore[attr-defined]
         request.kube = identity.caller  # type: ignore[attr-defined]
         return self.get_response(request)
+
+    def _csrf_refused(self, request: HttpRequest) -> bool:
+        return self.csrf.process_view(request, _no_view, (), {}) is not None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Service-layer errors become pages (or JSON) with their status, never a trace."""
