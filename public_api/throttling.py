@@ -1,12 +1,14 @@
 """Per-client throttling of the public endpoint.
 
-A fixed window per client address, counted in Django's cache (LocMemCache: per
-process, so each gunicorn worker counts on its own). One increment per
-request, however high the rate, unlike DRF's sliding-window history list.
+A fixed window per client address, counted in this process's memory (each
+gunicorn worker counts on its own, as a LocMemCache would, without pickling a
+counter twice per request). One increment per request, however high the rate,
+unlike DRF's sliding-window history list.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +17,31 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 PERIOD_WORDS = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+MAX_CLIENTS_PER_WINDOW = 100_000  # past this many addresses in one window, start counting afresh
+
+
+class _WindowCounts:
+    """Requests per client in the current window; a new window forgets the old one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._window = -1
+        self._counts: dict[str, int] = {}
+
+    def hit(self, client: str, window: int) -> int:
+        with self._lock:
+            if window != self._window or len(self._counts) >= MAX_CLIENTS_PER_WINDOW:
+                self._window, self._counts = window, {}
+            count = self._counts.get(client, 0) + 1
+            self._counts[client] = count
+            return count
+
+    def reset(self) -> None:
+        with self._lock:
+            self._window, self._counts = -1, {}
+
+
+counts = _WindowCounts()
 
 
 class PublicRateThrottle(SimpleRateThrottle):
@@ -38,20 +65,12 @@ class PublicRateThrottle(SimpleRateThrottle):
         addresses = forwarded.split(",")
         return str(addresses[-min(proxies, len(addresses))]).strip()
 
-    def get_cache_key(self, request: Request, view: Any) -> str:
-        return f"kmm-public-throttle:{self.get_ident(request)}"
-
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:
             return True
         self.now = self.timer()
         window = int(self.now // self.duration)
-        key = f"{self.get_cache_key(request, view)}:{window}"
-        try:
-            count = self.cache.incr(key)  # one cache operation in the common case
-        except ValueError:  # the first request of this client in this window
-            self.cache.add(key, 1, self.duration + 1)
-            return True
+        count = counts.hit(self.get_ident(request), window)
         if count <= self.num_requests:
             return True
         self.wait_seconds = (window + 1) * self.duration - self.now
