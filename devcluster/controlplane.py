@@ -88,19 +88,25 @@ def _go_build(target: Path) -> None:
                ".", "k8s.io/kubernetes/cmd/kubectl"]
     log(f"building kube-apiserver {KUBERNETES_VERSION} with embedded etcd, and kubectl "
         f"(first run only; about 5 minutes on 2 cores) into {target}")
+    run_go_build(command, GO_MODULE, "kube-apiserver")
+    staging.rename(target)
+
+
+def run_go_build(command: list[str], module: Path, what: str,
+                 env: dict[str, str] | None = None) -> None:
+    """Run `go build -v`, showing progress every 100 compiled packages; fail with its tail."""
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=GO_MODULE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=module, stderr=subprocess.PIPE, text=True, env=env)
     assert process.stderr is not None
     compiled, tail = 0, []
     for line in process.stderr:
         compiled += 1
         tail = ([*tail, line.rstrip()])[-30:]
         if compiled % 100 == 0:
-            log(f"  compiled {compiled} packages ({time.monotonic() - started:.0f}s)")
+            log(f"  {what}: compiled {compiled} packages ({time.monotonic() - started:.0f}s)")
     if process.wait() != 0:
-        raise RuntimeError("go build failed:\n" + "\n".join(tail))
-    staging.rename(target)
-    log(f"build finished in {time.monotonic() - started:.0f}s")
+        raise RuntimeError(f"go build of {what} failed:\n" + "\n".join(tail))
+    log(f"{what} build finished in {time.monotonic() - started:.0f}s")
 
 
 # --- running --------------------------------------------------------------------------

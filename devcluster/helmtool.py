@@ -13,11 +13,9 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
-from devcluster.controlplane import CACHE_DIR, log
+from devcluster.controlplane import CACHE_DIR, log, run_go_build
 
 HELM_VERSION = "v3.20.2"
 GO_MODULE = Path(__file__).resolve().parent / "helm"
@@ -78,19 +76,6 @@ def _go_build(target: Path) -> None:
     command = [go, "build", "-v", "-trimpath", "-ldflags", ldflags, "-o", f"{staging}/helm",
                f"{HELM_PACKAGE}/cmd/helm"]
     log(f"building helm {HELM_VERSION} (first run only; a few minutes on 2 cores) into {target}")
-    started = time.monotonic()
-    environment = {**os.environ, "CGO_ENABLED": "0"}
-    process = subprocess.Popen(command, cwd=GO_MODULE, stderr=subprocess.PIPE, text=True,
-                               env=environment)
-    assert process.stderr is not None
-    compiled, tail = 0, []
-    for line in process.stderr:
-        compiled += 1
-        tail = ([*tail, line.rstrip()])[-30:]
-        if compiled % 100 == 0:
-            log(f"  helm: compiled {compiled} packages ({time.monotonic() - started:.0f}s)")
-    if process.wait() != 0:
-        raise RuntimeError("go build of helm failed:\n" + "\n".join(tail))
+    run_go_build(command, GO_MODULE, "helm", env={**os.environ, "CGO_ENABLED": "0"})
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
-    log(f"helm build finished in {time.monotonic() - started:.0f}s")

@@ -416,6 +416,30 @@ def model_cache() -> ModelCache:
         return _process_cache
 
 
+def synced_snapshot(timeout: float = 5.0) -> Snapshot:
+    """The process-wide cache's snapshot, waiting up to `timeout` for its first sync."""
+    cache = model_cache()
+    if not cache.wait_synced(timeout):
+        raise errors.Unavailable("The model list is not loaded yet: the Kubernetes API server "
+                                 "has not answered. Retry in a moment.")
+    return cache.snapshot()
+
+
+def wait_for_write(namespace: str, name: str, written: Obj | None,
+                   timeout: float = 1.0) -> bool:
+    """Wait until the process-wide cache shows a write (`written` None: the deletion), so
+    the writer's next list shows it too. Gives up quietly after `timeout`."""
+    version = ((written or {}).get("metadata") or {}).get("resourceVersion")
+
+    def seen(snapshot: Snapshot) -> bool:
+        current = snapshot.get(namespace, name)
+        if written is None:
+            return current is None
+        return current is not None and current["metadata"].get("resourceVersion") == version
+
+    return model_cache().wait_until(seen, timeout)
+
+
 def watch_namespaces(environ: Mapping[str, str] | None = None) -> list[str] | None:
     """KMM_WATCH_NAMESPACES (comma-separated): watch only these; unset or empty: all."""
     raw = (os.environ if environ is None else environ).get("KMM_WATCH_NAMESPACES", "")

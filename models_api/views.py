@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import kube
-from kube.cache import Snapshot, model_cache
+from kube.cache import Snapshot, synced_snapshot, wait_for_write
 from models_api import access
 from models_api.serializers import (
     ErrorSerializer,
@@ -86,14 +86,6 @@ class KubeView(APIView):
         return raw in TRUE_VALUES
 
 
-def _snapshot() -> Snapshot:
-    cache = model_cache()
-    if not cache.wait_synced(SYNC_WAIT_SECONDS):
-        raise kube.Unavailable("The model list is not loaded yet: the Kubernetes API server "
-                               "has not answered. Retry in a moment.")
-    return cache.snapshot()
-
-
 def _check_path(namespace: str, name: str | None = None) -> None:
     """Names Kubernetes cannot hold are 404s here, before they reach a URL."""
     if not DNS1123_LABEL.match(namespace) or len(namespace) > 63:
@@ -132,25 +124,12 @@ def _validated(body: Any, old: Obj | None = None) -> Obj:
     return copy.deepcopy(serializer.validated_data)
 
 
-def _follow(namespace: str, name: str, result: Obj | None) -> None:
-    """Wait until the cache shows this write (None: the deletion), at most a second."""
-    version = (result or {}).get("metadata", {}).get("resourceVersion")
-
-    def seen(snapshot: Snapshot) -> bool:
-        current = snapshot.get(namespace, name)
-        if result is None:
-            return current is None
-        return current is not None and current["metadata"].get("resourceVersion") == version
-
-    model_cache().wait_until(seen, FOLLOW_WRITE_SECONDS)
-
-
 class NamespaceList(KubeView):
     @extend_schema(
         operation_id="listNamespaces", summary="Namespaces whose models you may list",
         responses={200: NamespaceListSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
-        snapshot = _snapshot()
+        snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
         names = access.listable(self.caller(), snapshot.namespaces)
         return Response({"items": [{"name": ns} for ns in sorted(names)]})
 
@@ -161,7 +140,7 @@ class AllModelList(KubeView):
         parameters=FILTERS,
         responses={200: ModelListSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
-        snapshot = _snapshot()
+        snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
         allowed = access.listable(self.caller(), snapshot.by_namespace)
         models = [m for m in snapshot.models if m["metadata"].get("namespace") in allowed]
         return Response(_model_list(snapshot, _filtered(request, models)))
@@ -175,7 +154,7 @@ class NamespaceModelList(KubeView):
         responses={200: ModelListSerializer, **ERRORS})
     def get(self, request: Request, namespace: str) -> Response:
         _check_path(namespace)
-        snapshot = _snapshot()
+        snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
         if not access.may_list(self.caller(), namespace):
             raise kube.Forbidden(f"Forbidden: you may not list {schema.PLURAL}.{schema.GROUP} "
                                  f"in namespace {namespace!r}.", verb="list",
@@ -199,7 +178,7 @@ class NamespaceModelList(KubeView):
                 "metadata.namespace", f"Must be {namespace!r}, the namespace in the URL.")])
         created = kube.create_model(self.caller(), model, dry_run=dry_run)
         if not dry_run:
-            _follow(namespace, model["metadata"]["name"], created)
+            wait_for_write(namespace, model["metadata"]["name"], created, FOLLOW_WRITE_SECONDS)
         return Response(created, status=status.HTTP_201_CREATED)
 
 
@@ -231,7 +210,7 @@ class ModelDetail(KubeView):
             raise kube.Invalid("The model is invalid.", errors=problems)
         replaced = kube.replace_model(self.caller(), model, dry_run=dry_run)
         if not dry_run:
-            _follow(namespace, name, replaced)
+            wait_for_write(namespace, name, replaced, FOLLOW_WRITE_SECONDS)
         return Response(replaced)
 
     @extend_schema(
@@ -257,7 +236,7 @@ class ModelDetail(KubeView):
         patched = kube.patch_model(self.caller(), namespace, name, patch,
                                    resource_version=resource_version, dry_run=dry_run)
         if not dry_run:
-            _follow(namespace, name, patched)
+            wait_for_write(namespace, name, patched, FOLLOW_WRITE_SECONDS)
         return Response(patched)
 
     @extend_schema(
@@ -276,7 +255,7 @@ class ModelDetail(KubeView):
             conflict.current_resource_version = current["metadata"].get("resourceVersion")
             raise
         if not dry_run:
-            _follow(namespace, name, None)
+            wait_for_write(namespace, name, None, FOLLOW_WRITE_SECONDS)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

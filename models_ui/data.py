@@ -14,33 +14,25 @@ from typing import Any
 from django.conf import settings
 
 import kube
-from kube.cache import model_cache
+from kube.cache import synced_snapshot
 
 Obj = dict[str, Any]
 CACHE_WAIT_SECONDS = 5.0
-
-
-def _snapshot() -> Any:
-    cache = model_cache()
-    if not cache.wait_synced(CACHE_WAIT_SECONDS):
-        raise kube.Unavailable("kmm has not been able to list the models from the Kubernetes "
-                               "API server yet. Retry in a moment.")
-    return cache.snapshot()
 
 
 def visible_namespaces(caller: kube.Caller) -> list[str]:
     """Namespaces for the switcher: all, for those who may list them; otherwise the
     configured (KMM_NAMESPACES) or known namespaces in which the caller may list models."""
     if kube.allowed(caller, "list", resource="namespaces", group=""):
-        return list(_snapshot().namespaces)
-    candidates = list(settings.KMM_NAMESPACES) or list(_snapshot().namespaces)
+        return list(synced_snapshot(CACHE_WAIT_SECONDS).namespaces)
+    candidates = list(settings.KMM_NAMESPACES) or list(synced_snapshot(CACHE_WAIT_SECONDS).namespaces)
     return [ns for ns in candidates if kube.allowed(caller, "list", ns)]
 
 
 def visible_models(caller: kube.Caller, namespace: str | None) -> tuple[list[Obj], int]:
     """Models of one namespace, or of every namespace the caller may list models in,
     with the cache version they come from."""
-    snapshot = _snapshot()
+    snapshot = synced_snapshot(CACHE_WAIT_SECONDS)
     if namespace:
         if not kube.allowed(caller, "list", namespace):
             raise kube.Forbidden(f"Forbidden: you may not list models.kubeai.org in namespace "
@@ -71,20 +63,3 @@ class Rights:
     def for_namespaces(self, namespaces: set[str]) -> dict[str, dict[str, bool]]:
         return {ns: {"change": self.can_change(ns), "delete": self.can_delete(ns)}
                 for ns in namespaces}
-
-
-SETTLE_SECONDS = 1.0
-
-
-def settle(namespace: str, name: str, resource_version: str | None) -> None:
-    """Wait briefly until the cache shows the caller's own write (None: a deletion), so
-    the page they land on next shows it. Gives up quietly after SETTLE_SECONDS."""
-
-    def shows_write(snapshot: Any) -> bool:
-        current = snapshot.get(namespace, name)
-        if resource_version is None:
-            return current is None
-        return current is not None and \
-            current["metadata"].get("resourceVersion") == resource_version
-
-    model_cache().wait_until(shows_write, SETTLE_SECONDS)

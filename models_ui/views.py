@@ -19,9 +19,10 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import kube
+from kube.cache import wait_for_write
 from models_ui import editing
 from models_ui.changelist import ChangeList
-from models_ui.data import Rights, settle, visible_models, visible_namespaces
+from models_ui.data import Rights, visible_models, visible_namespaces
 from models_ui.forms import FIELDSETS, ModelForm
 from models_ui.presenters import ModelRow, to_yaml
 from models_ui.rows import ROW_KINDS
@@ -107,7 +108,7 @@ def delete_selected(request: HttpRequest) -> HttpResponse:
     for namespace, name in targets:
         try:
             kube.delete_model(_caller(request), namespace, name)
-            settle(namespace, name, None)
+            wait_for_write(namespace, name, None)
             deleted += 1
         except kube.NotFound:
             messages.warning(request, f"“{namespace}/{name}” was already gone.")
@@ -285,7 +286,7 @@ def model_reapply(request: HttpRequest, namespace: str, name: str) -> HttpRespon
 
 def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
     namespace, name = model["metadata"]["namespace"], model["metadata"]["name"]
-    settle(namespace, name, model["metadata"].get("resourceVersion"))
+    wait_for_write(namespace, name, model)
     messages.success(request, f"The model “{name}” in namespace “{namespace}” was {verb}.")
     if "_continue" in request.POST:
         return redirect("models_ui:change", namespace, name)
@@ -332,7 +333,7 @@ def model_publish(request: HttpRequest, namespace: str, name: str) -> HttpRespon
         saved = kube.patch_model(_caller(request), namespace, name, patch)
     except kube.NotFound:
         return _missing(request, namespace, name)
-    settle(namespace, name, saved["metadata"].get("resourceVersion"))
+    wait_for_write(namespace, name, saved)
     listed = is_published(saved, settings.KMM_PUBLISH_MODE, settings.KMM_PUBLISH_NAMESPACES)
     state = "now published" if listed else "not published"
     messages.success(request, f"The model “{name}” is {state} on /public/api/models.")
@@ -353,7 +354,7 @@ def model_delete(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             kube.delete_model(caller, namespace, name)
         except kube.NotFound:
             return _missing(request, namespace, name)
-        settle(namespace, name, None)
+        wait_for_write(namespace, name, None)
         messages.success(request, f"The model “{name}” in namespace “{namespace}” was deleted.")
         return HttpResponseRedirect(reverse("models_ui:list") + f"?namespace={namespace}")
     return render(request, "models_ui/model_delete.html", {"row": ModelRow(model)})
