@@ -3,7 +3,15 @@
 Import what you need from here; `kubernetes` itself is never imported elsewhere.
 """
 
-from kube.access import UserInfo, allowed, can_i, forget_access, who_am_i
+from kube.access import (
+    UserInfo,
+    allowed,
+    can_i,
+    forget_access,
+    listable_namespaces,
+    require_list,
+    who_am_i,
+)
 from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
 from kube.errors import (
     AlreadyExists,
@@ -29,7 +37,7 @@ from kube.models import (
     update_model,
 )
 from kube.namespaces import create_namespace, delete_namespace, list_namespaces, server_version
-from kube.patch import apply_merge_patch, merge_patch
+from kube.patch import apply_merge_patch, change_patch, merge_patch, writable
 
 __all__ = [
     "AlreadyExists",
@@ -49,6 +57,7 @@ __all__ = [
     "allowed",
     "apply_merge_patch",
     "can_i",
+    "change_patch",
     "create_model",
     "create_namespace",
     "default_cluster",
@@ -60,11 +69,14 @@ __all__ = [
     "list_models",
     "list_models_with_version",
     "list_namespaces",
+    "listable_namespaces",
     "merge_patch",
     "patch_model",
     "replace_model",
+    "require_list",
     "server_version",
     "set_default_cluster",
     "update_model",
     "who_am_i",
+    "writable",
 ]

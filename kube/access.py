@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kubernetes import client
 
+from kube import errors
 from kube.calls import call
 from kube.cluster import Caller
+
+MODELS = "models.kubeai.org"
 
 
 @dataclass(frozen=True)
@@ -68,3 +72,20 @@ def forget_access() -> None:
     """Drop remembered answers (tests that change RBAC call this)."""
     with _answers_lock:
         _answers.clear()
+
+
+def listable_namespaces(caller: Caller, namespaces: Iterable[str]) -> list[str]:
+    """The namespaces among `namespaces` in which the caller may list models: one review
+    for "every namespace", else one per namespace (each remembered briefly)."""
+    names = sorted(set(namespaces))
+    if allowed(caller, "list"):
+        return names
+    return [ns for ns in names if allowed(caller, "list", ns)]
+
+
+def require_list(caller: Caller, namespace: str) -> None:
+    """Raise Forbidden unless the caller may list models in `namespace`."""
+    if not allowed(caller, "list", namespace):
+        raise errors.Forbidden(f"Forbidden: you may not list {MODELS} in namespace "
+                               f"{namespace!r}.", verb="list", resource=MODELS,
+                               namespace=namespace)

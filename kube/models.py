@@ -14,7 +14,7 @@ from kubernetes import client
 from kube import errors
 from kube.calls import call
 from kube.cluster import Caller
-from kube.patch import merge_patch
+from kube.patch import change_patch
 from modelspec.schema import API_VERSION, GROUP, KIND, PLURAL, VERSION
 from modelspec.validation import FieldError
 
@@ -127,7 +127,7 @@ def update_model(caller: Caller, base: Obj, desired: Obj, dry_run: bool = False)
     does not know, are never rewritten, and a stale base is refused with 409.
     """
     metadata = base.get("metadata") or {}
-    patch = merge_patch(_writable(base), _writable(desired))
+    patch = change_patch(base, desired)
     return patch_model(caller, metadata.get("namespace", ""), metadata.get("name", ""), patch,
                        resource_version=metadata.get("resourceVersion"), dry_run=dry_run)
 
@@ -157,15 +157,6 @@ def list_model_events(caller: Caller, namespace: str, name: str, limit: int = 50
 def _event_time(event: Obj) -> str:
     return str(event.get("lastTimestamp") or event.get("eventTime")
                or (event.get("metadata") or {}).get("creationTimestamp") or "")
-
-
-def _writable(obj: Obj) -> Obj:
-    # status belongs to the status subresource, and managedFields to the server.
-    out = {k: v for k, v in obj.items() if k != "status"}
-    out["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
-                       if k not in ("managedFields", "resourceVersion", "generation", "uid",
-                                    "creationTimestamp")}
-    return out
 
 
 def _with_current(caller: Caller, conflict: errors.Conflict, namespace: str,

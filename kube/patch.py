@@ -29,6 +29,23 @@ def merge_patch(original: dict[str, Any], modified: dict[str, Any]) -> dict[str,
     return patch
 
 
+SERVER_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp")
+
+
+def writable(obj: dict[str, Any]) -> dict[str, Any]:
+    """What a client may write of an object: no status (the status subresource's) and no
+    metadata the server owns."""
+    out = {k: v for k, v in obj.items() if k != "status"}
+    out["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
+                       if k not in SERVER_METADATA}
+    return out
+
+
+def change_patch(base: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """The caller's change from `base` (the object as read) to `desired`, as a merge patch."""
+    return merge_patch(writable(base), writable(desired))
+
+
 def apply_merge_patch(target: Any, patch: Any) -> Any:
     """Apply a merge patch to a copy of `target` (what the API server does)."""
     if not isinstance(patch, dict):

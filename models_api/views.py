@@ -33,7 +33,6 @@ from rest_framework.views import APIView
 
 import kube
 from kube.cache import Snapshot, synced_snapshot, wait_for_write
-from models_api import access
 from models_api.serializers import (
     ErrorSerializer,
     ModelListSerializer,
@@ -130,8 +129,8 @@ class NamespaceList(KubeView):
         responses={200: NamespaceListSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
-        names = access.listable(self.caller(), snapshot.namespaces)
-        return Response({"items": [{"name": ns} for ns in sorted(names)]})
+        names = kube.listable_namespaces(self.caller(), snapshot.namespaces)
+        return Response({"items": [{"name": ns} for ns in names]})
 
 
 class AllModelList(KubeView):
@@ -141,7 +140,7 @@ class AllModelList(KubeView):
         responses={200: ModelListSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
-        allowed = access.listable(self.caller(), snapshot.by_namespace)
+        allowed = set(kube.listable_namespaces(self.caller(), snapshot.by_namespace))
         models = [m for m in snapshot.models if m["metadata"].get("namespace") in allowed]
         return Response(_model_list(snapshot, _filtered(request, models)))
 
@@ -155,10 +154,7 @@ class NamespaceModelList(KubeView):
     def get(self, request: Request, namespace: str) -> Response:
         _check_path(namespace)
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
-        if not access.may_list(self.caller(), namespace):
-            raise kube.Forbidden(f"Forbidden: you may not list {schema.PLURAL}.{schema.GROUP} "
-                                 f"in namespace {namespace!r}.", verb="list",
-                                 resource=f"{schema.PLURAL}.{schema.GROUP}", namespace=namespace)
+        kube.require_list(self.caller(), namespace)
         models = _filtered(request, snapshot.in_namespace(namespace))
         return Response(_model_list(snapshot, models))
 

@@ -23,10 +23,10 @@ CACHE_WAIT_SECONDS = 5.0
 def visible_namespaces(caller: kube.Caller) -> list[str]:
     """Namespaces for the switcher: all, for those who may list them; otherwise the
     configured (KMM_NAMESPACES) or known namespaces in which the caller may list models."""
+    known = synced_snapshot(CACHE_WAIT_SECONDS).namespaces
     if kube.allowed(caller, "list", resource="namespaces", group=""):
-        return list(synced_snapshot(CACHE_WAIT_SECONDS).namespaces)
-    candidates = list(settings.KMM_NAMESPACES) or list(synced_snapshot(CACHE_WAIT_SECONDS).namespaces)
-    return [ns for ns in candidates if kube.allowed(caller, "list", ns)]
+        return list(known)
+    return kube.listable_namespaces(caller, settings.KMM_NAMESPACES or known)
 
 
 def visible_models(caller: kube.Caller, namespace: str | None) -> tuple[list[Obj], int]:
@@ -34,10 +34,7 @@ def visible_models(caller: kube.Caller, namespace: str | None) -> tuple[list[Obj
     with the cache version they come from."""
     snapshot = synced_snapshot(CACHE_WAIT_SECONDS)
     if namespace:
-        if not kube.allowed(caller, "list", namespace):
-            raise kube.Forbidden(f"Forbidden: you may not list models.kubeai.org in namespace "
-                                 f"{namespace!r}.", verb="list", resource="models.kubeai.org",
-                                 namespace=namespace)
+        kube.require_list(caller, namespace)
         return list(snapshot.in_namespace(namespace)), snapshot.version
     if kube.allowed(caller, "list"):
         return list(snapshot.models), snapshot.version

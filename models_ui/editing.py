@@ -15,7 +15,7 @@ from typing import Any
 from django.core import signing
 
 import kube
-from kube.patch import apply_merge_patch, merge_patch
+from kube.patch import apply_merge_patch, change_patch
 from models_ui.yaml_form import editable_yaml
 
 Obj = dict[str, Any]
@@ -65,7 +65,7 @@ class ConflictView:
 
 
 def conflict_view(original: Obj, desired: Obj, current: Obj) -> ConflictView:
-    patch = merge_patch(_writable(original), _writable(desired))
+    patch = change_patch(original, desired)
     proposed = apply_merge_patch(_editable(current), patch)
     metadata = current["metadata"]
     token = signing.dumps({"namespace": metadata["namespace"], "name": metadata["name"],
@@ -101,10 +101,3 @@ def diff(before: Obj, after: Obj, before_label: str, after_label: str) -> str:
 def _comparable(obj: Obj) -> Obj:
     metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
     return {**obj, "metadata": metadata}
-
-
-def _writable(obj: Obj) -> Obj:
-    out = _editable(obj)
-    out["metadata"] = {k: v for k, v in out["metadata"].items()
-                       if k not in ("resourceVersion", "generation", "uid", "creationTimestamp")}
-    return out

@@ -33,3 +33,13 @@ def test_fields_the_caller_does_not_know_survive() -> None:
     changed = {"spec": {"a": 2, "futureField": {"x": [1, 2]}}}
     patched = apply_merge_patch(original, merge_patch(original, changed))
     assert patched["spec"]["futureField"] == {"x": [1, 2]}
+
+
+def test_a_change_patch_leaves_out_status_and_server_metadata() -> None:
+    from kube.patch import change_patch
+
+    base = {"metadata": {"name": "m", "resourceVersion": "1", "uid": "u", "labels": {"a": "1"}},
+            "spec": {"owner": "x"}, "status": {"replicas": {"all": 1}}}
+    desired = {"metadata": {"name": "m", "resourceVersion": "9", "labels": {"a": "2"}},
+               "spec": {"owner": "x"}, "status": {}}
+    assert change_patch(base, desired) == {"metadata": {"labels": {"a": "2"}}}
