@@ -121,9 +121,6 @@ class ChangeList:
             columns.append(Column(key, title, state, self.url(o=target)))
         return columns
 
-    def column(self, key: str) -> Column:
-        return next(c for c in self.columns if c.key == key)
-
     @property
     def facets(self) -> list[Facet]:
         options = {

@@ -19,10 +19,6 @@ def field_name(path: str) -> str:
     return path.replace(".", "__")
 
 
-def spec_path(name: str) -> str:
-    return name.replace("__", ".")
-
-
 def help_text(node: Node) -> str:
     # CRD descriptions wrap at ~80 columns; the form wants flowing text.
     return re.sub(r"(?<!\n)\n(?!\n)", " ", node.description).strip()

@@ -167,7 +167,7 @@ class ModelForm(forms.Form):
         # because it is filled in, whether or not it changed.
         self.formsets = {
             prefix: kind.formset_class(data, prefix=prefix,
-                                       initial=None if data is not None else self._initial_rows(prefix))
+                                       initial=None if data is not None else self.initial_rows(prefix))
             for prefix, kind in ROW_KINDS.items()
         }
         self.row_errors: dict[str, list[str]] = {prefix: [] for prefix in ROW_KINDS}
@@ -199,7 +199,7 @@ class ModelForm(forms.Form):
                 initial[f"listing_{listing.name}"] = raw
         return initial
 
-    def _initial_rows(self, prefix: str) -> list[dict[str, Any]]:
+    def initial_rows(self, prefix: str) -> list[dict[str, Any]]:
         if self.base is None:
             return []
         spec, metadata = self.base.get("spec") or {}, self.base.get("metadata") or {}

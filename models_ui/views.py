@@ -171,7 +171,7 @@ def detail_fieldsets(model: Obj) -> list[tuple[str, list[tuple[str, str, Any]]]]
     for fieldset in FIELDSETS:
         items = [(str(form.fields[name].label), *_display(form.initial.get(name)))
                  for name in fieldset.fields]
-        items += [(ROW_KINDS[prefix].title, *_display(form._initial_rows(prefix)))
+        items += [(ROW_KINDS[prefix].title, *_display(form.initial_rows(prefix)))
                   for prefix in fieldset.rows]
         groups.append((fieldset.title, items))
     return groups
