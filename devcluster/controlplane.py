@@ -326,14 +326,16 @@ def _write_kubeconfig(path: Path, server: str, pki: Pki) -> None:
 
 def _install_crd(plane: ControlPlane) -> None:
     from kube import Cluster
-    from kube.crds import apply_crd, wait_established
+    from kube.crds import apply_crd, wait_established, wait_watchable
     from modelspec.crd import crd_manifest
+    from modelspec.schema import GROUP, PLURAL, VERSION
 
     cluster = Cluster.from_kubeconfig(plane.kubeconfig)
     try:
         manifest = crd_manifest()
         apply_crd(cluster.as_app(), manifest)
         wait_established(cluster.as_app(), manifest["metadata"]["name"])
+        wait_watchable(cluster.as_app(), GROUP, VERSION, PLURAL)
         if not plane.version:
             from kube.namespaces import server_version
 

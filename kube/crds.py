@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from kube import errors
 from kube.calls import call
@@ -44,3 +45,29 @@ def wait_established(caller: Caller, name: str, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise errors.Unavailable(f"CRD {name} was not Established after {timeout:.0f}s.")
         time.sleep(0.1)
+
+
+def wait_watchable(caller: Caller, group: str, version: str, plural: str,
+                   timeout: float = 30.0) -> None:
+    """Wait until a watch of the resource is served.
+
+    An Established CRD can still answer watches with 429 "storage is (re)initializing"
+    for a moment while the API server's watch cache fills; clients started in that
+    window see a spurious failure.
+    """
+    api = client.CustomObjectsApi(caller.api)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            response = api.list_cluster_custom_object(
+                group, version, plural, watch=True, timeout_seconds=1,
+                _preload_content=False, _request_timeout=(3, 5))
+        except ApiException as exc:
+            if exc.status != 429 or time.monotonic() > deadline:
+                raise errors.Unavailable(
+                    f"watching {plural}.{group} failed: {exc.status} {exc.reason}") from None
+            time.sleep(0.1)
+            continue
+        response.close()
+        response.release_conn()
+        return

@@ -33,6 +33,9 @@ def test_it_is_not_ready_while_the_api_server_is_down(client: Client,
     monkeypatch.setattr(health, "model_cache", lambda: own)
     try:
         assert own.wait_synced(10)
+        deadline = time.monotonic() + 10
+        while not own.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert client.get("/readyz").status_code == 200
         plane.halt()
         deadline = time.monotonic() + 10
