@@ -59,7 +59,7 @@ def wait_watchable(caller: Caller, group: str, version: str, plural: str,
     deadline = time.monotonic() + timeout
     while True:
         try:
-            response = api.list_cluster_custom_object(
+            response: Any = api.list_cluster_custom_object(
                 group, version, plural, watch=True, timeout_seconds=1,
                 _preload_content=False, _request_timeout=(3, 5))
         except ApiException as exc:
