@@ -34,6 +34,7 @@ if DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS:
     )
 
 INSTALLED_APPS = [
+    "kmm",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBase
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -25,8 +26,9 @@ from public_api.throttling import PublicRateThrottle
 
 LISTING_FORMATS = ("openrouter", "openai")
 JSON_RENDERER = JSONRenderer()
-RESPONSE_HEADERS = {"Allow": "GET, HEAD, OPTIONS", "Vary": "Accept, Accept-Encoding"}
-CORS_HEADERS = {
+VARY = ("Accept", "Accept-Encoding")
+RESPONSE_HEADERS = {
+    "Allow": "GET, HEAD, OPTIONS",
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "ETag, Retry-After",
 }
@@ -68,7 +70,7 @@ class PublicModels(APIView):
         auth=[],
     )
     def get(self, request: Request) -> HttpResponseBase:
-        wanted = request.query_params.get("format") or "openrouter"
+        wanted = _requested_format(request)
         if wanted not in (*LISTING_FORMATS, "json", "api"):
             raise exceptions.ValidationError(
                 {"format": [f"Unknown format {wanted!r}: use openrouter (default) or openai."]})
@@ -89,6 +91,10 @@ class PublicModels(APIView):
         response["Access-Control-Max-Age"] = "86400"
         return response
 
+    def perform_authentication(self, request: Request) -> None:
+        """Nobody signs in here: leave request.user lazy instead of building an AnonymousUser
+        on every request."""
+
     def throttled(self, request: Request, wait: float | None) -> None:
         throttle = PublicRateThrottle()
         raise exceptions.Throttled(
@@ -103,7 +109,7 @@ class PublicModels(APIView):
                                     ) -> tuple[BaseRenderer, str]:
         # The hot path: a plain JSON client needs no Accept parsing.
         accept = request.META.get("HTTP_ACCEPT", "")
-        if request.query_params.get("format", "openrouter") in LISTING_FORMATS \
+        if _requested_format(request) in LISTING_FORMATS \
                 and (accept in ("", "*/*") or accept.startswith("application/json")):
             return JSON_RENDERER, "application/json"
         return super().perform_content_negotiation(request, force)  # type: ignore[no-any-return]
@@ -111,13 +117,22 @@ class PublicModels(APIView):
     def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any,
                           **kwargs: Any) -> HttpResponseBase:
         response = super().finalize_response(request, response, *args, **kwargs)
-        for header, value in CORS_HEADERS.items():
-            response[header] = value
+        if response.has_header("Vary"):
+            patch_vary_headers(response, VARY)
+        else:  # the usual case, without patch_vary_headers' parsing
+            response["Vary"] = ", ".join(VARY)
         if response.status_code in (200, 304):
             response["Cache-Control"] = f"public, max-age={settings.KMM_PUBLIC_MAX_AGE}"
         else:
             response["Cache-Control"] = "no-store"
         return response
+
+
+def _requested_format(request: Request) -> str:
+    # Pollers send no query string; parsing an empty one into a QueryDict is not free.
+    if not request.META.get("QUERY_STRING"):
+        return "openrouter"
+    return str(request.query_params.get("format") or "openrouter")
 
 
 def _json(request: Request, rendition: Rendition) -> HttpResponse:

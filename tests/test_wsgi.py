@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
-
-import pytest
 
 from kmm.wsgi import application
 from kube.cache import ModelCache
 
-pytestmark = pytest.mark.cluster
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def call(path: str, **headers: str) -> tuple[str, dict[str, str], bytes]:
@@ -52,3 +53,23 @@ def test_it_keeps_sign_in_for_the_other_pages(cache: ModelCache, settings: Any) 
     settings.KMM_AUTH_MODE = "token"
     status, _, _ = call("/api/models/", HTTP_ACCEPT="application/json")
     assert status.startswith("401")  # sessions and the Kubernetes caller ran
+
+
+def test_requests_carry_no_database_or_cache_closing_handlers() -> None:
+    # kmm has no database and an in-process cache (kmm.apps): nothing to close per request.
+    # A fresh interpreter, since Django's test client reconnects close_old_connections.
+    code = ("import kmm.wsgi; from django.core import signals; "
+            "print(sorted(ref().__name__ for s in (signals.request_started, "
+            "signals.request_finished) for _, ref, *_ in s.receivers))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMM_")}
+    env.update(KMM_SECRET_KEY="test-only", DJANGO_SETTINGS_MODULE="kmm.settings")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "['reset_urlconf']"
+
+
+def test_the_lean_stack_reads_the_query_string(cache: ModelCache) -> None:
+    status, _, body = call("/public/api/models", QUERY_STRING="format=openai",
+                           HTTP_ACCEPT="application/json")
+    assert status == "200 OK"
+    assert body.startswith(b'{"object":"list"')
