@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = 1000
 NAMESPACES = 4
-ROUNDS = 6  # alternating rounds of each app; medians are reported
+ROUNDS = 10  # alternating rounds of each app; medians are reported
 ROUND_SECONDS = 5
 WARMUP_SECONDS = 3
 CONNECTIONS = 32

@@ -9,7 +9,7 @@ swap the reference.
 Each watched resource has a thread that lists it, then watches from the list's
 resourceVersion with bookmarks; on 410 Gone it lists again; when the API server
 drops or errors it reconnects with capped exponential backoff. Every request
-has bounded timeouts, so a silent connection is noticed and replaced.
+has bounded timeouts and TCP keepalive, so a dead connection is noticed and replaced.
 
 The process-wide cache starts lazily on first use in each process (under
 gunicorn: in each worker, after the fork), never at import time.
@@ -47,7 +47,10 @@ Obj = dict[str, Any]
 Key = tuple[str, str]
 
 WATCH_SECONDS = (240, 300)  # server-side watch timeout, picked at random in this range
-READ_TIMEOUT_SECONDS = 90.0  # bookmarks arrive about once a minute; silence past this = dead
+# The API server sends bookmarks only once the resource has seen an event, so a quiet
+# watch can be silent until the server ends it: only silence past its timeout means a
+# hung server. A vanished peer is caught sooner by TCP keepalive (kube.cluster).
+READ_TIMEOUT_SECONDS = WATCH_SECONDS[1] + 30.0
 BACKOFF_SECONDS = (0.2, 5.0)  # first and largest pause between reconnection attempts
 LIST_PAGE_SIZE = 500
 MODELS = f"{PLURAL}.{GROUP}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import socket
 
 import pytest
 
@@ -258,3 +259,11 @@ def test_model_events_are_listed_newest_first(admin: kube.Caller, namespace: str
     events = kube.list_model_events(admin, namespace, "evented")
     assert [e["reason"] for e in events] == ["Loaded", "Scaled"]
     assert kube.list_model_events(admin, namespace, "other-model") == []
+
+
+def test_connections_use_tcp_keepalive(admin: kube.Caller) -> None:
+    # A watch on a connection whose peer vanished must fail, not hang: the kernel
+    # probes idle connections (client-go's timings: 30 s idle, 15 s apart, 9 probes).
+    options = admin.api.rest_client.pool_manager.connection_pool_kw["socket_options"]
+    assert (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1) in options
+    assert (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 30) in options
