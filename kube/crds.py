@@ -10,7 +10,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kube import errors
 from kube.calls import call
-from kube.cluster import Caller
+from kube.cluster import CONNECT_TIMEOUT_SECONDS, Caller
 
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
 
@@ -61,7 +61,7 @@ def wait_watchable(caller: Caller, group: str, version: str, plural: str,
         try:
             response: Any = api.list_cluster_custom_object(
                 group, version, plural, watch=True, timeout_seconds=1,
-                _preload_content=False, _request_timeout=(3, 5))
+                _preload_content=False, _request_timeout=(CONNECT_TIMEOUT_SECONDS, 5))
         except ApiException as exc:
             if exc.status != 429 or time.monotonic() > deadline:
                 raise errors.Unavailable(
