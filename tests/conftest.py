@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -124,6 +125,16 @@ def create_event(model: dict[str, Any], reason: str, timestamp: str) -> None:
         "source": {"component": "kubeai"},
     }
     kubectl("create", "-f", "-", stdin=json.dumps(event))
+
+
+def eventually(condition: Callable[[], bool], timeout: float) -> bool:
+    """Whether `condition()` holds within `timeout` seconds (checked every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def wait_for_cache(admin: kube.Caller, namespace: str, timeout: float = 5.0) -> None:

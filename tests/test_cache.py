@@ -11,7 +11,7 @@ import pytest
 import kube
 from devcluster import controlplane
 from kube.cache import ModelCache, Snapshot
-from tests.conftest import kubectl, make_model
+from tests.conftest import eventually, kubectl, make_model
 
 pytestmark = pytest.mark.cluster
 
@@ -100,13 +100,13 @@ def test_it_recovers_when_the_api_server_stops_and_restarts(
     try:
         assert cache.wait_synced(10)
         plane.halt()
-        assert _eventually(lambda: not cache.connected, 10)
+        assert eventually(lambda: not cache.connected, 10)
         assert cache.snapshot().get("outage", "before") is not None  # stale, still served
         plane.resume()
         kube.create_model(caller, make_model("outage", "after"))
         assert cache.wait_until(shows("outage", "after"), 30)
         # A restarted API server may still answer watches with 429 for a moment.
-        assert _eventually(lambda: cache.connected, 10)
+        assert eventually(lambda: cache.connected, 10)
     finally:
         cache.stop()
 
@@ -124,15 +124,6 @@ def test_it_stops_promptly(own_plane: tuple[controlplane.ControlPlane, kube.Call
 
 def test_an_empty_snapshot_is_not_synced() -> None:
     assert Snapshot().synced is False
-
-
-def _eventually(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.skipif(bool(os.environ.get("KMM_TEST_KUBECONFIG")), reason="needs the static users")
