@@ -26,6 +26,8 @@ from kube.errors import (
     Unavailable,
 )
 from kube.models import (
+    Applied,
+    apply_change,
     create_model,
     delete_model,
     get_model,
@@ -37,10 +39,11 @@ from kube.models import (
     update_model,
 )
 from kube.namespaces import create_namespace, delete_namespace, list_namespaces, server_version
-from kube.patch import apply_merge_patch, change_patch, merge_patch, writable
+from kube.patch import apply_merge_patch, change_patch, merge_patch, user_change, writable
 
 __all__ = [
     "AlreadyExists",
+    "Applied",
     "BadRequest",
     "Caller",
     "Cluster",
@@ -55,6 +58,7 @@ __all__ = [
     "Unavailable",
     "UserInfo",
     "allowed",
+    "apply_change",
     "apply_merge_patch",
     "can_i",
     "change_patch",
@@ -77,6 +81,7 @@ __all__ = [
     "server_version",
     "set_default_cluster",
     "update_model",
+    "user_change",
     "who_am_i",
     "writable",
 ]

@@ -141,13 +141,33 @@ def _string_map(value: Any, path: str) -> list[FieldError]:
             if not isinstance(item, str)]
 
 
-def check_model(data: Any, old: Mapping[str, Any] | None = None) -> list[FieldError]:
-    """Every problem the schema and the listing rules find in a Model body."""
+TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec", "status")
+
+
+def shape_problems(data: Any) -> list[FieldError]:
+    """What makes a body not a Model at all (answered 400): not an object, metadata or spec
+    missing, null or not objects, fields a Model does not have at the top level.
+
+    Unknown fields inside spec and metadata are not refused here: they go to the API
+    server, which checks them against the installed CRD (strict field validation), so a
+    field of a newer KubeAI is kept and a misspelt one is refused, never dropped."""
     if not isinstance(data, Mapping):
         return [FieldError("", "The body must be a JSON object (a Model).")]
-    metadata = data.get("metadata")
-    if not isinstance(metadata, Mapping):
-        return [FieldError("metadata", "This field is required and must be an object.")]
+    problems = [FieldError(str(key), "Unknown field: a Model has only "
+                                     + ", ".join(TOP_LEVEL) + ".")
+                for key in data if key not in TOP_LEVEL]
+    for name in ("metadata", "spec"):
+        if not isinstance(data.get(name), Mapping):
+            problems.append(FieldError(name, "This field is required and must be an object."))
+    return problems
+
+
+def check_model(data: Any, old: Mapping[str, Any] | None = None) -> list[FieldError]:
+    """Every problem the schema and the listing rules find in a Model body (one with the
+    shape of a Model: see `shape_problems`)."""
+    if shape := shape_problems(data):
+        return shape
+    metadata = data["metadata"]
     problems: list[FieldError] = []
     for name in ("labels", "annotations"):
         if metadata.get(name) is not None:

@@ -38,6 +38,7 @@ from models_api.serializers import (
     ModelListSerializer,
     ModelSerializer,
     NamespaceListSerializer,
+    shape_problems,
 )
 from modelspec import schema
 from modelspec.validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError
@@ -61,7 +62,7 @@ NAMESPACE = OpenApiParameter(
 NAME = OpenApiParameter(
     "name", str, OpenApiParameter.PATH, pattern=r"^[a-z0-9]([-a-z0-9.]{0,38}[a-z0-9])?$",
     examples=[OpenApiExample("a model", value="llama-3-8b")])
-ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 413, 422, 503)}
 
 
 class MergePatchParser(JSONParser):
@@ -115,12 +116,31 @@ def _model_list(snapshot: Snapshot, items: list[Obj]) -> Obj:
 
 
 def _validated(body: Any, old: Obj | None = None) -> Obj:
+    if shape := shape_problems(body):
+        raise kube.Invalid("The body is not a Model.", status=400, reason="BadRequest",
+                           errors=shape)
     serializer = ModelSerializer(data=body, old=old)
     if not serializer.is_valid():
         errors = [FieldError("" if field == "non_field_errors" else field, str(message))
                   for field, messages in serializer.errors.items() for message in messages]
         raise kube.Invalid("The model is invalid.", reason="Invalid", errors=errors)
     return copy.deepcopy(serializer.validated_data)
+
+
+def _pinned_version(patch: Obj) -> tuple[str | None, Obj]:
+    """The resourceVersion a merge patch pins itself to (None when it does not), and the
+    patch without it."""
+    metadata = patch.get("metadata")
+    if not isinstance(metadata, dict) or "resourceVersion" not in metadata:
+        return None, patch
+    version = metadata["resourceVersion"]
+    if version is not None and not isinstance(version, str):
+        raise kube.Invalid("The body is not a Model.", status=400, reason="BadRequest", errors=[
+            FieldError("metadata.resourceVersion", "Must be a string.")])
+    rest = {k: v for k, v in metadata.items() if k != "resourceVersion"}
+    change = {**patch, "metadata": rest} if rest else {k: v for k, v in patch.items()
+                                                      if k != "metadata"}
+    return version or None, change
 
 
 class NamespaceList(KubeView):
@@ -221,16 +241,19 @@ class ModelDetail(KubeView):
         if not isinstance(patch, dict):
             raise exceptions.ValidationError({"non_field_errors": [
                 "A merge patch must be a JSON object."]})
+        resource_version, change = _pinned_version(patch)
         current = kube.get_model(self.caller(), namespace, name)
-        merged = kube.apply_merge_patch(current, patch)
+        merged = kube.apply_merge_patch(current, change)
         _validated(merged, old=current)
         for key, want in (("namespace", namespace), ("name", name)):
             if merged["metadata"].get(key) != want:
                 raise kube.Invalid("The model is invalid.", errors=[FieldError(
                     f"metadata.{key}", f"Must be {want!r}, as in the URL.")])
-        resource_version = (patch.get("metadata") or {}).get("resourceVersion")
-        patched = kube.patch_model(self.caller(), namespace, name, patch,
-                                   resource_version=resource_version, dry_run=dry_run)
+        if resource_version:  # the client's own precondition: a stale version is a 409
+            patched = kube.patch_model(self.caller(), namespace, name, change,
+                                       resource_version=resource_version, dry_run=dry_run)
+        else:  # the three-way rule: only a field this patch changes, changed meanwhile, is a 409
+            patched = kube.apply_change(self.caller(), current, change, dry_run=dry_run).model
         if not dry_run:
             wait_for_write(namespace, name, patched, FOLLOW_WRITE_SECONDS)
         return Response(patched)
