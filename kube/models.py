@@ -46,15 +46,16 @@ def _write(caller: Caller, fn: Any, *args: Any, **kwargs: Any) -> Obj:
     does not have is refused (400, naming it), never silently dropped by pruning."""
     try:
         result: Obj = call(caller, fn, *args, field_validation="Strict", raw=True, **kwargs)
-    except errors.BadRequest as exc:
-        found = UNKNOWN_FIELD.findall(exc.message)
+    except (errors.BadRequest, errors.Invalid) as exc:
+        found = sorted(set(UNKNOWN_FIELD.findall(exc.message)))
         if not found:
             raise
-        raise errors.Invalid(exc.message, status=400, reason=exc.reason, errors=[
-            FieldError(path, f"{kind.capitalize()} field: the Model CRD installed in the "
-                             "cluster does not have it." if kind == "unknown" else
-                             "Duplicate field.")
-            for kind, path in found]) from None
+        raise errors.Invalid(
+            "The Model CRD installed in the cluster does not have "
+            + ", ".join(path for _, path in found) + ".", status=400, reason="BadRequest",
+            errors=[FieldError(path, "Unknown field: the Model CRD installed in the cluster "
+                                     "does not have it." if kind == "unknown" else
+                                     "Duplicate field.") for kind, path in found]) from None
     return result
 
 

@@ -159,6 +159,10 @@ def shape_problems(data: Any) -> list[FieldError]:
     for name in ("metadata", "spec"):
         if not isinstance(data.get(name), Mapping):
             problems.append(FieldError(name, "This field is required and must be an object."))
+    version = (data.get("metadata") or {}).get("resourceVersion") \
+        if isinstance(data.get("metadata"), Mapping) else None
+    if version is not None and not isinstance(version, str):
+        problems.append(FieldError("metadata.resourceVersion", "Must be a string."))
     return problems
 
 

@@ -143,6 +143,18 @@ def _pinned_version(patch: Obj) -> tuple[str | None, Obj]:
     return version or None, change
 
 
+def _require_current(resource_version: Any, current: Obj) -> None:
+    """A write pinned to a version other than the current one is a 409 before it is sent
+    (resourceVersions are opaque: any other value, well formed or not, is not current)."""
+    now = current["metadata"].get("resourceVersion")
+    if resource_version != now:
+        raise kube.Conflict(
+            f"metadata.resourceVersion {resource_version!r} is not the model's current version "
+            f"({now}): it changed since you read it, or that is not one of its versions. "
+            "Read it again and apply your change to it.", reason="Conflict",
+            current_resource_version=now, current=current)
+
+
 class NamespaceList(KubeView):
     @extend_schema(
         operation_id="listNamespaces", summary="Namespaces whose models you may list",
@@ -214,7 +226,8 @@ class ModelDetail(KubeView):
     def put(self, request: Request, namespace: str, name: str) -> Response:
         _check_path(namespace, name)
         dry_run = self.dry_run()
-        model = _validated(request.data)
+        current = kube.get_model(self.caller(), namespace, name)
+        model = _validated(request.data, old=current)
         metadata = model["metadata"]
         problems = [FieldError(f"metadata.{key}", f"Must be {want!r}, as in the URL.")
                     for key, want in (("namespace", namespace), ("name", name))
@@ -224,6 +237,7 @@ class ModelDetail(KubeView):
                                        "the version your change is based on."))
         if problems:
             raise kube.Invalid("The model is invalid.", errors=problems)
+        _require_current(metadata["resourceVersion"], current)
         replaced = kube.replace_model(self.caller(), model, dry_run=dry_run)
         if not dry_run:
             wait_for_write(namespace, name, replaced, FOLLOW_WRITE_SECONDS)
@@ -250,6 +264,7 @@ class ModelDetail(KubeView):
                 raise kube.Invalid("The model is invalid.", errors=[FieldError(
                     f"metadata.{key}", f"Must be {want!r}, as in the URL.")])
         if resource_version:  # the client's own precondition: a stale version is a 409
+            _require_current(resource_version, current)
             patched = kube.patch_model(self.caller(), namespace, name, change,
                                        resource_version=resource_version, dry_run=dry_run)
         else:  # the three-way rule: only a field this patch changes, changed meanwhile, is a 409

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.cluster
 
 MB = 1024 * 1024
 NAME = "target"
+ITEM = NAME + "/"
 
 
 def model(namespace: str, **changes: Any) -> dict[str, Any]:
@@ -60,25 +61,26 @@ CASES: list[tuple[str, str, str, Any, str, int, str | None]] = [
     ("body-over-4-MB", "POST", "", lambda ns, _: model(ns, spec_args=["x" * (5 * MB)]),
      "json", 413, ""),
     ("not-json-at-all", "POST", "", lambda ns, _: b"name=posted", "form", 415, None),
-    ("put-garbage-version", "PUT", NAME, with_version("not-a-version"), "json", 400,
+    ("put-garbage-version", "PUT", ITEM, with_version("not-a-version"), "json", 409, None),
+    ("put-numeric-version", "PUT", ITEM, with_version(12), "json", 400,
      "metadata.resourceVersion"),
-    ("put-spec-null", "PUT", NAME, lambda ns, cur: {**cur, "spec": None}, "json", 400, "spec"),
-    ("patch-garbage-version", "PATCH", NAME,
+    ("put-spec-null", "PUT", ITEM, lambda ns, cur: {**cur, "spec": None}, "json", 400, "spec"),
+    ("patch-garbage-version", "PATCH", ITEM,
      lambda ns, _: {"metadata": {"resourceVersion": "12abc"}, "spec": {"minReplicas": 1}},
-     "merge", 400, "metadata.resourceVersion"),
-    ("patch-numeric-version", "PATCH", NAME,
+     "merge", 409, None),
+    ("patch-numeric-version", "PATCH", ITEM,
      lambda ns, _: {"metadata": {"resourceVersion": 12}}, "merge", 400,
      "metadata.resourceVersion"),
-    ("patch-spec-null", "PATCH", NAME, lambda ns, _: {"spec": None}, "merge", 400, "spec"),
-    ("patch-unknown-top-level-field", "PATCH", NAME, lambda ns, _: {"extras": 1}, "merge", 400,
+    ("patch-spec-null", "PATCH", ITEM, lambda ns, _: {"spec": None}, "merge", 400, "spec"),
+    ("patch-unknown-top-level-field", "PATCH", ITEM, lambda ns, _: {"extras": 1}, "merge", 400,
      "extras"),
-    ("patch-unknown-spec-field", "PATCH", NAME, lambda ns, _: {"spec": {"flavour": "large"}},
+    ("patch-unknown-spec-field", "PATCH", ITEM, lambda ns, _: {"spec": {"flavour": "large"}},
      "merge", 400, "spec.flavour"),
-    ("patch-a-list", "PATCH", NAME, lambda ns, _: [1], "merge", 400, ""),
-    ("patch-url-of-1-MB", "PATCH", NAME, lambda ns, _: {"spec": {"url": "hf://o/" + "u" * MB}},
+    ("patch-a-list", "PATCH", ITEM, lambda ns, _: [1], "merge", 400, ""),
+    ("patch-url-of-1-MB", "PATCH", ITEM, lambda ns, _: {"spec": {"url": "hf://o/" + "u" * MB}},
      "merge", 422, "spec.url"),
-    ("delete-garbage-version", "DELETE", NAME + "?resourceVersion=garbage", lambda ns, _: None,
-     "json", 400, "resourceVersion"),
+    ("delete-garbage-version", "DELETE", ITEM + "?resourceVersion=garbage", lambda ns, _: None,
+     "json", 409, None),
 ]
 CONTENT_TYPES = {"json": "application/json", "merge": "application/merge-patch+json",
                  "form": "application/x-www-form-urlencoded"}

@@ -360,26 +360,25 @@ def test_it_serves_swagger_ui_from_the_app(client: Client,
 
 # --- a PATCH without resourceVersion: the three-way rule -----------------------------------
 
-@pytest.fixture
-def read_before(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Make the view read the model as it was before someone else's write, as when that
-    write lands between the view's read and its patch (a real race, made deterministic)."""
-    def install(stale: dict[str, Any]) -> None:
-        monkeypatch.setattr(kube, "get_model", lambda *args, **kwargs: stale)
-    return install
+def patch_read_before(client: Client, stale: dict[str, Any], path: str, body: Any) -> Any:
+    """PATCH while the view reads the model as it was before someone else's write, as when
+    that write lands between the view's read and its patch (a real race, made
+    deterministic; the objects are the API server's own)."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(kube, "get_model", lambda *args, **kwargs: stale)
+        return send(client, "PATCH", path, body)
 
 
 @pytest.mark.parametrize("meanwhile", ["status", "replicas"])
 def test_an_unpinned_patch_is_applied_over_other_writes(client: Client, admin: kube.Caller,
-                                                        namespace: str, read_before: Any,
-                                                        meanwhile: str) -> None:
+                                                        namespace: str, meanwhile: str) -> None:
     stale = kube.create_model(admin, make_model(namespace, "busy"))
     if meanwhile == "status":
         set_status(namespace, "busy", {"replicas": {"all": 1, "ready": 1}})
     else:
         kube.patch_model(admin, namespace, "busy", {"spec": {"replicas": 2}})
-    read_before(stale)
-    response = send(client, "PATCH", url(namespace, "busy"), {"spec": {"minReplicas": 1}})
+    response = patch_read_before(client, stale, url(namespace, "busy"),
+                                 {"spec": {"minReplicas": 1}})
     assert response.status_code == 200, response.json()
     stored = kube.get_model(admin, namespace, "busy")
     assert stored["spec"]["minReplicas"] == 1
@@ -387,11 +386,11 @@ def test_an_unpinned_patch_is_applied_over_other_writes(client: Client, admin: k
 
 
 def test_an_unpinned_patch_of_a_field_changed_meanwhile_is_a_409(
-        client: Client, admin: kube.Caller, namespace: str, read_before: Any) -> None:
+        client: Client, admin: kube.Caller, namespace: str) -> None:
     stale = kube.create_model(admin, make_model(namespace, "fought"))
     newer = kube.patch_model(admin, namespace, "fought", {"spec": {"minReplicas": 3}})
-    read_before(stale)
-    response = send(client, "PATCH", url(namespace, "fought"), {"spec": {"minReplicas": 1}})
+    response = patch_read_before(client, stale, url(namespace, "fought"),
+                                 {"spec": {"minReplicas": 1}})
     assert response.status_code == 409
     assert response.json()["currentResourceVersion"] == newer["metadata"]["resourceVersion"]
     assert response.json()["errors"][0]["field"] == "spec.minReplicas"
