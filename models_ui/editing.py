@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 from django import forms
-from django.forms.widgets import ChoiceWidget
 from django.core import signing
+from django.forms.widgets import ChoiceWidget
 from django.http import QueryDict
 
 import kube

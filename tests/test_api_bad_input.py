@@ -30,7 +30,7 @@ def model(namespace: str, **changes: Any) -> dict[str, Any]:
     return body
 
 
-def with_version(version: Any):  # noqa: ANN201 - a body factory for the table
+def with_version(version: Any):
     def body(namespace: str, current: dict[str, Any]) -> dict[str, Any]:
         stale = json.loads(json.dumps(current))
         stale["metadata"]["resourceVersion"] = version
@@ -101,7 +101,8 @@ def test_bad_input_is_a_json_error_naming_the_field_and_stores_nothing(
     assert response.status_code == status, response.content[:500]
     assert response["Content-Type"] == "application/json"
     answer = response.json()
-    assert isinstance(answer["detail"], str) and answer["detail"]
+    assert isinstance(answer["detail"], str)
+    assert answer["detail"]
     if field is None:
         assert "errors" not in answer
     else:

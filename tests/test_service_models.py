@@ -147,7 +147,8 @@ def test_an_update_over_other_changes_is_applied_to_the_current_version(
 
     applied = kube.apply_change(admin, base, {"spec": {"minReplicas": 1}})
 
-    assert applied.rebased and applied.moved_on == ["spec.replicas"]
+    assert applied.rebased
+    assert applied.moved_on == ["spec.replicas"]
     spec = kube.get_model(admin, namespace, "moved")["spec"]
     assert (spec["replicas"], spec["minReplicas"]) == (1, 1)
     assert applied.model["status"]["replicas"] == {"all": 1, "ready": 1}
