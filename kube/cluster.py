@@ -43,7 +43,7 @@ MAX_POOLED_CLIENTS = 256
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 IN_CLUSTER_TOKEN = SERVICE_ACCOUNT_DIR / "token"
 IN_CLUSTER_CA = SERVICE_ACCOUNT_DIR / "ca.crt"
-BUDGET_WAIT_SECONDS = 0.5  # how long a call may wait for a free slot of the budget
+BUDGET_WAIT_SECONDS = 0.1  # how long a call may wait for a free slot of the budget
 TOKEN_REREAD_SECONDS = 60.0  # client-go re-reads the service-account token this often
 
 
