@@ -160,8 +160,7 @@ def visibility(admin: Any, keys: list[tuple[str, str]]) -> list[float]:
     def observe(churn: Churn) -> None:
         version = 0
         while not stopping.is_set():
-            with cache.published:
-                cache.published.wait_for(lambda: cache.snapshot().version != version, 0.5)
+            cache.wait_until(lambda s, seen=version: s.version != seen, 0.5)
             snapshot, now = cache.snapshot(), time.monotonic()
             version = snapshot.version
             for index, (key, written, _) in enumerate(list(churn.written)):
