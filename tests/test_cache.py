@@ -156,8 +156,10 @@ def test_it_reads_the_namespaces_to_watch_from_the_environment() -> None:
 # --- a crashed or hung watch shows; a replaced API server is found ---------------------------
 
 def own_cache(caller: kube.Caller) -> ModelCache:
+    """A cache of its own, synced and with its model watch open."""
     cache = ModelCache(caller).start()
     assert cache.wait_synced(10), cache.stats()["models"].last_error
+    assert eventually(lambda: cache.models.response is not None, 10)
     return cache
 
 
@@ -184,6 +186,7 @@ def test_a_crash_in_the_watch_is_counted_and_the_watch_recovers(admin: kube.Call
         cache.stop()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_watch_thread_that_dies_shows_as_stopped(admin: kube.Caller) -> None:
     cache = own_cache(admin)
 

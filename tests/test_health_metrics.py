@@ -46,6 +46,7 @@ def test_it_stays_ready_serving_the_last_snapshot_while_the_api_server_is_down(
         plane.stop()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_it_is_not_ready_when_a_watch_thread_died(client: Client, admin: kube.Caller,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     own = ModelCache(admin).start()
@@ -56,6 +57,7 @@ def test_it_is_not_ready_when_a_watch_thread_died(client: Client, admin: kube.Ca
 
     try:
         assert own.wait_synced(10)
+        assert eventually(lambda: own.models.response is not None, 10)  # a watch to drop
         own.models.watch = dying  # type: ignore[method-assign]
         own.restart_watch()
         assert eventually(lambda: bool(own.stopped_threads()), 10)
