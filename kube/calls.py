@@ -44,6 +44,8 @@ def call(caller: Caller, fn: Callable[..., Any], *args: Any, verb: str, resource
     with gate.admit(budgeted):
         try:
             result = fn(*args, **kwargs)
+            if raw:
+                result = result.data  # the body is read here: within the timeouts and the gate
         except ApiException as exc:
             gate.answered()
             if exc.status == 401 and caller.identity.kind != "token":
@@ -54,7 +56,7 @@ def call(caller: Caller, fn: Callable[..., Any], *args: Any, verb: str, resource
             raise unavailable(caller, exc) from None
     gate.answered()
     if raw:
-        return json.loads(result.data)
+        return json.loads(result)
     return result
 
 
