@@ -23,12 +23,11 @@ from kube.cache import wait_for_write
 from models_ui import editing
 from models_ui.changelist import ChangeList
 from models_ui.data import Rights, visible_models, visible_namespaces
-from models_ui.forms import FIELDSETS, ModelForm
+from models_ui.forms import FIELDSETS, ROW_KINDS, ModelEditForm
 from models_ui.presenters import ModelRow, to_yaml
-from models_ui.rows import ROW_KINDS
 from models_ui.yaml_form import YamlForm
+from modelspec.errors import FieldError
 from modelspec.listing import PUBLISH_ANNOTATION, is_published, validate_listing
-from modelspec.validation import FieldError
 
 Obj = dict[str, Any]
 
@@ -166,7 +165,7 @@ def detail_fieldsets(model: Obj) -> list[tuple[str, list[tuple[str, str, Any]]]]
     Each item is (label, kind, value); kind tells the template how to show it:
     "empty", "bool", "tags" (a list of strings), "rows" (a list of dicts) or "text".
     """
-    form = ModelForm(base=model)
+    form = ModelEditForm(base=model)
     groups = []
     for fieldset in FIELDSETS:
         items = [(str(form.fields[name].label), *_display(form.initial.get(name)))
@@ -208,8 +207,8 @@ def model_add(request: HttpRequest) -> HttpResponse:
     namespace = request.GET.get("namespace", "")
     yaml_mode = request.GET.get("mode") == "yaml"
     data = request.POST if request.method == "POST" else None
-    form: ModelForm | YamlForm = (YamlForm(data, namespace=namespace) if yaml_mode
-                                  else ModelForm(data, namespace=namespace))
+    form: ModelEditForm | YamlForm = (YamlForm(data, namespace=namespace) if yaml_mode
+                                  else ModelEditForm(data, namespace=namespace))
     if request.method == "POST" and form.is_valid():
         desired = form.cleaned_data["text"] if isinstance(form, YamlForm) else form.to_object()
         try:
@@ -223,8 +222,8 @@ def model_add(request: HttpRequest) -> HttpResponse:
     return _render_form(request, form, status=400 if form.is_bound else 200)
 
 
-def _already_exists(form: ModelForm | YamlForm, exc: kube.AlreadyExists) -> None:
-    if isinstance(form, ModelForm):
+def _already_exists(form: ModelEditForm | YamlForm, exc: kube.AlreadyExists) -> None:
+    if isinstance(form, ModelEditForm):
         form.add_error("name", exc.message)
     else:
         form.add_api_errors([FieldError("metadata.name", exc.message)])
@@ -239,7 +238,7 @@ def model_change(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             current = kube.get_model(caller, namespace, name)
         except kube.NotFound:
             return _missing(request, namespace, name)
-        form: ModelForm | YamlForm = YamlForm(base=current) if yaml_mode else ModelForm(base=current)
+        form: ModelEditForm | YamlForm = YamlForm(base=current) if yaml_mode else ModelEditForm(base=current)
         return _render_form(request, form, original=current)
 
     original = editing.open_original(request.POST.get("original", ""))
@@ -247,7 +246,7 @@ def model_change(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             or original["metadata"].get("namespace") != namespace:
         messages.error(request, "The form was damaged or expired; here is the model as it is now.")
         return redirect("models_ui:change", namespace, name)
-    form = YamlForm(request.POST, base=original) if yaml_mode else ModelForm(request.POST,
+    form = YamlForm(request.POST, base=original) if yaml_mode else ModelEditForm(request.POST,
                                                                             base=original)
     if not form.is_valid():
         return _render_form(request, form, original=original, status=400)
@@ -295,7 +294,7 @@ def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
     return HttpResponseRedirect(_detail_url(namespace, name))
 
 
-def _render_form(request: HttpRequest, form: ModelForm | YamlForm, *, original: Obj | None = None,
+def _render_form(request: HttpRequest, form: ModelEditForm | YamlForm, *, original: Obj | None = None,
                  conflict: editing.ConflictView | None = None, status: int = 200) -> HttpResponse:
     context = {
         "form": form,

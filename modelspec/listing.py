@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from modelspec.validation import FieldError
+from modelspec.errors import FieldError
 
 ANNOTATION_PREFIX = "openrouter.kmm.io/"
 PUBLISH_ANNOTATION = ANNOTATION_PREFIX + "publish"

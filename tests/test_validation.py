@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from modelspec.schema import immutable_paths
-from modelspec.validation import FieldError, locate_cause, validate_model, with_defaults
+from modelspec.errors import FieldError
+from modelspec.schema import locked_fields
+from modelspec.validation import locate_cause, validate_model, with_defaults
 
 
 def model(name: str = "m", **spec: Any) -> dict[str, Any]:
@@ -206,7 +207,13 @@ def test_prefix_hash_replication_is_immutable() -> None:
 
 
 def test_the_schema_knows_its_immutable_fields() -> None:
-    assert set(immutable_paths()) == {"cacheProfile", "loadBalancing.prefixHash.replication"}
+    assert set(locked_fields({"url": "hf://o/m"})) == {
+        "cacheProfile", "loadBalancing.prefixHash.replication"}
+
+
+def test_the_url_is_locked_only_while_a_cache_profile_is_set() -> None:
+    assert "url" in locked_fields({"url": "hf://o/m", "cacheProfile": "fast"})
+    assert "url" not in locked_fields({"url": "hf://o/m"})
 
 
 @pytest.mark.parametrize(("field", "message", "expected"), [
