@@ -53,7 +53,7 @@ LIST_PAGE_SIZE = 500
 
 
 def list_all(caller: Caller, fn: Callable[..., Any], *args: Any, resource: str,
-             namespace: str | None = None) -> tuple[list[Any], dict[str, Any]]:
+             namespace: str | None = None, **kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
     """Every item of a list call, page by page (`limit`/`continue`), and the last page's
     metadata (its resourceVersion is where a watch can start)."""
     items: list[Any] = []
@@ -63,7 +63,7 @@ def list_all(caller: Caller, fn: Callable[..., Any], *args: Any, resource: str,
         if token:
             page_args["_continue"] = token
         page = call(caller, fn, *args, verb="list", resource=resource, namespace=namespace,
-                    raw=True, **page_args)
+                    raw=True, **kwargs, **page_args)
         items.extend(page.get("items") or [])
         metadata = page.get("metadata") or {}
         token = metadata.get("continue")

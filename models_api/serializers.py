@@ -15,6 +15,7 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from models_ui.cluster_schema import cluster_model
 from modelspec import names, schema
 from modelspec.errors import FieldError
 from modelspec.validation import validate
@@ -132,5 +133,6 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def check_model(data: Any, old: Mapping[str, Any] | None = None) -> list[FieldError]:
-    """Every problem kmm finds in a Model body (the one entry point all write paths share)."""
-    return validate(data, old)
+    """Every problem kmm finds in a Model body (the one entry point all write paths share),
+    with the schema as the cluster's installed CRD accepts it."""
+    return validate(data, old, cluster_model())

@@ -15,7 +15,7 @@ from django import forms
 from models_ui.presenters import to_yaml
 from modelspec.errors import FieldError
 from modelspec.objects import strip_server_fields
-from modelspec.schema import API_VERSION, KIND
+from modelspec.schema import API_VERSION, KIND, MODEL, Node
 from modelspec.validation import validate
 
 Obj = dict[str, Any]
@@ -60,8 +60,10 @@ class YamlForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false", "class": "code"}),
         help_text=f"A complete Model object (apiVersion {API_VERSION}, kind {KIND}).")
 
-    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = ""):
+    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = "",
+                 model: Node = MODEL):
         self.base = base
+        self.model = model
         initial = editable_yaml(base) if base is not None else _skeleton(namespace)
         super().__init__(data, initial={"text": initial})
         self.problems: list[tuple[int | None, FieldError]] = []
@@ -91,7 +93,7 @@ class YamlForm(forms.Form):
                     self.add_problem(FieldError(
                         f"metadata.{key}", f"The {key} cannot change when editing "
                                            f"(it is {self.base['metadata'][key]!r})."), text)
-        for error in validate(obj, self.base):
+        for error in validate(obj, self.base, self.model):
             self.add_problem(error, text)
         if self.problems:
             raise forms.ValidationError("The model has problems; see the list below.")
