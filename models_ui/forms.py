@@ -26,7 +26,7 @@ from models_ui.fields import field_name, formfield_for, help_text
 from models_ui.rows import DECLARED_ROW_KINDS, RowKind, filled_rows, row_kind_for
 from modelspec import names
 from modelspec.errors import FieldError
-from modelspec.listing import LISTING_FIELDS, ListingField, annotation_path
+from modelspec.listing import LISTING_FIELDS, PUBLISH_FIELD, ListingField, annotation_path
 from modelspec.objects import get_path, has_path, remove_path, set_path
 from modelspec.schema import API_VERSION, KIND, MODEL, SECTIONS, Node, locked_fields
 from modelspec.validation import validate
@@ -111,10 +111,13 @@ def listing_formfield(spec: ListingField) -> forms.Field:
     """A form field for one listing annotation; its `parse` is the validation."""
     common: dict[str, Any] = {"label": spec.label, "help_text": spec.help_text,
                               "required": False}
-    if spec.kind == "boolean":
+    if spec.kind == "boolean" and spec is PUBLISH_FIELD:
         return forms.ChoiceField(choices=[
             ("", "Not set: follow the publication mode"), ("true", "Yes, publish it"),
             ("false", "No, never publish it")], **common)
+    if spec.kind == "boolean":
+        return forms.ChoiceField(choices=[("", "Not set"), ("true", "Yes"), ("false", "No")],
+                                 **common)
     if spec.kind == "choice":
         return forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in spec.choices], **common)
     if spec.kind == "multichoice":

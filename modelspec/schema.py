@@ -27,7 +27,9 @@ RESOURCE = f"{PLURAL}.{GROUP}"  # "models.kubeai.org": the CRD's name, and RBAC'
 ENGINES = ("OLlama", "VLLM", "FasterWhisper", "Infinity")
 FEATURES = ("TextGeneration", "TextEmbedding", "Reranking", "SpeechToText")
 LOAD_BALANCING_STRATEGIES = ("LeastLoad", "PrefixHash")
-URL_PREFIXES = ("hf://", "pvc://", "ollama://", "s3://", "gs://", "oss://")
+# oci:// came with KubeAI v0.23 (kubeai-project/kubeai#661): the model is an OCI image
+# mounted as an image volume, so it is not cached (no cacheProfile; see the spec's rules).
+URL_PREFIXES = ("hf://", "pvc://", "ollama://", "s3://", "gs://", "oss://", "oci://")
 CACHEABLE_URL_PREFIXES = ("hf://", "s3://", "gs://", "oss://")
 ADAPTER_URL_PREFIXES = CACHEABLE_URL_PREFIXES
 CACHE_ONLY_URL_PREFIXES = ("gs://", "oss://")
@@ -268,7 +270,8 @@ URL_DESCRIPTION = (
     'For VLLM, FasterWhisper, Infinity engines:\n\n"hf://<repo>/<model>"\n"pvc://<pvcName>"\n'
     '"pvc://<pvcName>/<pvcSubpath>"\n"gs://<bucket>/<path>" (only with cacheProfile)\n'
     '"oss://<bucket>/<path>" (only with cacheProfile)\n"s3://<bucket>/<path>" (only with '
-    'cacheProfile)\n\nFor OLlama engine:\n\n"ollama://<model>"'
+    'cacheProfile)\n"oci://<registry>/<repository>:<tag>" (an OCI image holding the model; '
+    'KubeAI v0.23 and later)\n\nFor OLlama engine:\n\n"ollama://<model>"'
 )
 
 SPEC = Node(
@@ -283,7 +286,7 @@ SPEC = Node(
             rules=(
                 Rule(
                     message='url must start with "hf://", "pvc://", "ollama://", "s3://", '
-                    '"gs://", or "oss://" and not be empty.',
+                    '"gs://", "oss://", or "oci://" and not be empty.',
                     check=_starts_with_any(URL_PREFIXES),
                     cel=_cel_starts_with_any(URL_PREFIXES),
                 ),

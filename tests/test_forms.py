@@ -190,3 +190,39 @@ class TestAFieldAddedToTheSchema:
         assert "volumes" in next(f for f in form.fieldsets if f.slug == "files").rows
         assert form.is_valid(), form.errors
         assert form.to_object()["spec"]["volumes"] == [{"name": "cache", "size": 2}]
+
+
+class TestNewerOpenRouterFields:
+    GOOD = {"listing_is_free": "true", "listing_discount_to_user": "-0.1",
+            "listing_capacity_tpm": "500000", "listing_hugging_face_id": "Qwen/Qwen2.5-7B",
+            "listing_deprecation_date": "2027-06-30T12:00:00Z",
+            "listing_pricing_overrides": '[{"utc_start": "2200", "utc_end": "0600", '
+                                         '"prompt": "1e-7"}]'}
+
+    def test_the_form_stores_them_as_annotations(self) -> None:
+        form = ModelEditForm(post(url="oci://registry.example.com/qwen:2.5", **self.GOOD))
+        assert form.is_valid(), form.errors
+        annotations = form.to_object()["metadata"]["annotations"]
+        assert annotations["openrouter.kmm.io/is-free"] == "true"
+        assert annotations["openrouter.kmm.io/discount-to-user"] == "-0.1"
+        assert annotations["openrouter.kmm.io/capacity-tpm"] == "500000"
+        assert annotations["openrouter.kmm.io/hugging-face-id"] == "Qwen/Qwen2.5-7B"
+        assert annotations["openrouter.kmm.io/deprecation-date"] == "2027-06-30T12:00:00Z"
+        assert "utc_start" in annotations["openrouter.kmm.io/pricing-overrides"]
+
+    def test_the_form_refuses_bad_values_each_on_its_field(self) -> None:
+        bad = {"listing_is_free": "maybe", "listing_discount_to_user": "2",
+               "listing_capacity_tpm": "-5", "listing_hugging_face_id": "qwen",
+               "listing_deprecation_date": "2027-06-30T12:30:00Z",
+               "listing_pricing_overrides": '[{"min_prompt_tokens": 1, "prompt": "1"}, '
+                                            '{"utc_start": "0000", "utc_end": "0100", '
+                                            '"prompt": "1"}]'}
+        form = ModelEditForm(post(**bad))
+        assert not form.is_valid()
+        assert set(bad) <= set(form.errors)
+        assert "cannot be mixed" in str(form.errors["listing_pricing_overrides"])
+
+    def test_the_listing_fieldset_shows_them(self) -> None:
+        listing = next(f for f in FIELDSETS if f.slug == "listing")
+        for name in self.GOOD:
+            assert name in listing.fields

@@ -32,13 +32,13 @@ def test_a_minimal_model_is_valid() -> None:
 
 
 @pytest.mark.parametrize("url", ["hf://o/m", "pvc://claim", "pvc://claim/sub", "ollama://gemma2:2b",
-                                 "s3://bucket/path"])
+                                 "s3://bucket/path", "oci://registry.example.com/models/llama:3.1"])
 def test_supported_url_prefixes_are_accepted(url: str) -> None:
     spec = {"url": url, "engine": "OLlama" if url.startswith("ollama") else "VLLM"}
     assert validate_model(model(**spec)) == []
 
 
-@pytest.mark.parametrize("url", ["", "http://x", "hf:/x", "file:///m"])
+@pytest.mark.parametrize("url", ["", "http://x", "hf:/x", "file:///m", "oci:/x"])
 def test_other_urls_are_refused(url: str) -> None:
     assert "spec.url" in paths_of(model(url=url))
 
@@ -51,7 +51,7 @@ def test_gs_and_oss_need_a_cache_profile(url: str) -> None:
     assert validate_model(model(url=url, cacheProfile="standard")) == []
 
 
-@pytest.mark.parametrize("url", ["pvc://claim", "ollama://m"])
+@pytest.mark.parametrize("url", ["pvc://claim", "ollama://m", "oci://registry.example.com/m:1"])
 def test_a_cache_profile_needs_a_cacheable_url(url: str) -> None:
     assert "spec.cacheProfile" in paths_of(model(url=url, engine="OLlama", cacheProfile="c"))
 
