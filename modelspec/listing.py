@@ -76,13 +76,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _decimal(raw: str, what: str) -> Decimal:
+    try:
+        return Decimal(raw.strip())
+    except InvalidOperation:
+        raise ValueError(f"Must be {what} (not {raw!r}).") from None
+
+
 def _price(raw: str) -> str:
     """A non-negative decimal in USD per token, kept as a plain decimal string."""
-    try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise ValueError(f"Must be a decimal number of US dollars per token, like 0.0000005 "
-                         f"(not {raw!r}).") from None
+    value = _decimal(raw, "a decimal number of US dollars per token, like 0.0000005")
     if not value.is_finite() or value < 0:
         raise ValueError("Must be a finite number, zero or more.")
     if value > MAX_PRICE:
@@ -132,11 +135,7 @@ def _date(raw: str) -> str:
 
 def _discount(raw: str) -> float:
     """A fraction of the price given back to users: below 1; negative is a markup."""
-    try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise ValueError(f"Must be a decimal number below 1, like 0.1 for 10 % off "
-                         f"(not {raw!r}).") from None
+    value = _decimal(raw, "a decimal number below 1, like 0.1 for 10 % off")
     if not value.is_finite() or value >= 1:
         raise ValueError("Must be a finite number below 1 (0.1 is 10 % off; -0.1 a 10 % markup).")
     return float(value)

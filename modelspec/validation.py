@@ -30,6 +30,11 @@ def join(path: str, name: str | int) -> str:
     return f"{path}.{name}" if path else name
 
 
+def integer_range(node: Node) -> tuple[int, int]:
+    """The values an integer node's format holds (int64 unless it says int32)."""
+    return INT32 if node.format == "int32" else INT64
+
+
 def _type_ok(node: Node, value: Any) -> bool:
     if node.type == "string":
         return isinstance(value, str)
@@ -59,7 +64,7 @@ def _check_scalar(node: Node, value: Any, path: str, errors: list[FieldError]) -
     if node.type == "integer":
         if node.minimum is not None and value < node.minimum:
             errors.append(FieldError(path, f"Must be greater than or equal to {node.minimum}."))
-        low, high = INT64 if node.format != "int32" else INT32
+        low, high = integer_range(node)
         if not low <= value <= high:
             errors.append(FieldError(path, f"Must fit in a {node.format or 'int64'} integer."))
 

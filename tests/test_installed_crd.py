@@ -18,7 +18,6 @@ def newer_crd() -> dict[str, Any]:
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     spec["properties"]["engine"]["enum"].append("SGLang")
     spec["properties"]["features"]["items"]["enum"].append("ImageGeneration")
-    spec["properties"]["priorityClassName"] = {"type": "string"}
     spec["properties"]["schedulerHints"] = {"type": "object",
                                             "x-kubernetes-preserve-unknown-fields": True}
     return crd
