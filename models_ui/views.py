@@ -166,7 +166,7 @@ def detail_fieldsets(model: Obj) -> list[tuple[str, list[tuple[str, str, Any]]]]
     """The form's fieldsets with each field's current value, for the read-only page.
 
     Each item is (label, kind, value); kind tells the template how to show it:
-    "empty", "bool", "tags" (a list of strings), "rows" (a list of dicts) or "text".
+    "empty", "bool", "tags" (a list of strings), "rows" (a list of dicts), "yaml" or "text".
     Spec fields kmm's schema does not know come last, as YAML, under "Other fields".
     """
     schema = cluster_model()
@@ -182,7 +182,7 @@ def detail_fieldsets(model: Obj) -> list[tuple[str, list[tuple[str, str, Any]]]]
     other = {k: v for k, v in (model.get("spec") or {}).items() if k not in known}
     if other:
         title = next(s.title for s in SECTIONS if s.slug == "other")
-        groups.append((title, [(key, "text", to_yaml_value(value)) for key, value in other.items()]))
+        groups.append((title, [(key, "yaml", to_yaml_value(value)) for key, value in other.items()]))
     return groups
 
 
