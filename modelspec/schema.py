@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from modelspec.listing import ANNOTATION_PREFIX
 from modelspec.names import NAME_MAX_LENGTH
 
 GROUP = "kubeai.org"
@@ -255,13 +256,13 @@ LOAD_BALANCING = Node(
     description="LoadBalancing configuration for the model.\n"
     "If not specified, a default is used based on the engine and request.",
     properties=props(
-        prefixHash=PREFIX_HASH,
         strategy=Node(
             "string",
             label="Strategy",
             default="LeastLoad",
             enum=LOAD_BALANCING_STRATEGIES,
         ),
+        prefixHash=PREFIX_HASH,
     ),
 )
 
@@ -562,7 +563,7 @@ SECTIONS = (
     Section("files", "Files"),
     Section("listing", "OpenRouter listing",
             "How this model appears on the public endpoint /public/api/models. Stored as "
-            "annotations under openrouter.kmm.io/."),
+            f"annotations under {ANNOTATION_PREFIX}."),
     Section("metadata", "Metadata"),
     Section("other", "Other fields (edit in YAML)",
             "Fields of the installed CRD that kmm does not know yet; shown as they are, and "
