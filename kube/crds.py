@@ -90,6 +90,7 @@ class InstalledCRD:
         self.caller, self.name = caller, name
         self.crd: dict[str, Any] | None = None
         self.read = threading.Event()
+        self.failed = False
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, name=f"crd-{name}", daemon=True)
 
@@ -114,7 +115,10 @@ class InstalledCRD:
                 pause = 0.5
             except (errors.KubeError, ApiException, urllib3.exceptions.HTTPError, OSError,
                     ValueError) as exc:
-                log.info("reading CRD %s failed (%s); retrying in %.0fs", self.name, exc, pause)
+                # Said once; the retries are quiet (the cluster may simply be gone).
+                (log.debug if self.failed else log.warning)(
+                    "reading CRD %s failed (%s); retrying in %.0fs", self.name, exc, pause)
+                self.failed = True
                 self.read.set()
                 self.stopping.wait(pause)
                 pause = min(30.0, pause * 2)

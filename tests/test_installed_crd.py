@@ -27,7 +27,7 @@ def older_crd() -> dict[str, Any]:
     crd = copy.deepcopy(crd_manifest())
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     del spec["properties"]["priorityClassName"]
-    del spec["properties"]["files"]
+    del spec["properties"]["envFrom"]
     return crd
 
 
@@ -52,10 +52,10 @@ def test_the_form_accepts_enum_values_the_cluster_allows() -> None:
 
 def test_an_older_crd_hides_the_fields_the_cluster_lacks() -> None:
     skew = Skew.of(older_crd())
-    assert set(skew.missing_fields) == {"priorityClassName", "files"}
+    assert set(skew.missing_fields) == {"priorityClassName", "envFrom"}
     form = ModelEditForm(model=skew.effective_model())
     assert "priorityClassName" not in form.fields
-    assert "files" not in form.formsets
+    assert "envFrom" not in form.formsets
     assert "priorityClassName" in ModelEditForm().fields
 
 
