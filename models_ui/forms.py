@@ -165,7 +165,8 @@ class ModelEditForm(forms.Form):
         self.layout = LAYOUT if model is MODEL else form_layout(model)
         self.spec_node = model.child("spec")
         super().__init__(data, initial=self._initial(base, namespace))
-        self.fields["features"] = features_field(self.spec_node.child("features"))
+        if "features" in self.spec_node.properties:
+            self.fields["features"] = features_field(self.spec_node.child("features"))
         for path in self.layout.scalar_paths:
             self.fields[field_name(path)] = formfield_for(
                 path, required=path in self.layout.required_paths, root=self.spec_node)

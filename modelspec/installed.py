@@ -87,7 +87,7 @@ class Skew:
                     extra[where] = more
         labels = (crd.get("metadata") or {}).get("labels") or {}
         version = next((str(labels[k]) for k in VERSION_LABELS if labels.get(k)), "")
-        return cls(found=True, version=version or "unlabelled", unknown_fields=unknown,
+        return cls(found=True, version=version or "not labelled", unknown_fields=unknown,
                    missing_fields=missing, extra_enum_values=extra)
 
     @property
