@@ -99,3 +99,24 @@ class TestOlderKubeAI:
         response = client.get("/add/", {"namespace": namespace})
         assert "priorityClassName" not in response.context["form"].fields
         assert "spec.priorityClassName" in response.content.decode()  # the banner says so
+
+    def test_deleting_an_env_from_row_keeps_the_next_sources_own_keys(
+            self, client: Client, admin: kube.Caller, crd_variant: Any, namespace: str) -> None:
+        crd = newer_crd()
+        spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        spec["properties"]["envFrom"]["items"]["properties"]["weight"] = {"type": "integer"}
+        crd_variant(crd)
+        sources = [{"configMapRef": {"name": "first"}, "weight": 1},
+                   {"secretRef": {"name": "second"}, "weight": 2}]
+        kube.create_model(admin, make_model(namespace, "qwen2.5-7b", envFrom=sources))
+        url = f"/models/{namespace}/qwen2.5-7b/change/"
+        data = form_data(client.get(url))
+        # The operator removes the first row; the browser posts the second one alone.
+        data = {k: v for k, v in data.items() if not k.startswith("envFrom-")}
+        data.update({"envFrom-TOTAL_FORMS": 1, "envFrom-INITIAL_FORMS": 0,
+                     "envFrom-0-kind": "secretRef", "envFrom-0-name": "second",
+                     "envFrom-0-origin": "1"})
+        response = client.post(url, data)
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert kube.get_model(admin, namespace, "qwen2.5-7b")["spec"]["envFrom"] == [
+            {"secretRef": {"name": "second"}, "weight": 2}]
