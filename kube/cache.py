@@ -54,7 +54,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from kube import errors
-from kube.calls import call, translate, unavailable
+from kube.calls import call, list_all, translate, unavailable
 from kube.cluster import CONNECT_TIMEOUT_SECONDS, Caller, default_cluster
 from modelspec.schema import GROUP, PLURAL, VERSION
 
@@ -73,7 +73,6 @@ PROBE_TIMEOUT_SECONDS = 5.0  # the probe's read timeout
 MONITOR_SECONDS = 2.0  # how often the monitor looks
 BACKOFF_SECONDS = (0.2, 5.0)  # first and largest pause between reconnection attempts
 PUBLISH_REST_FACTOR = 9.0  # the publisher rests this many times its last build's duration
-LIST_PAGE_SIZE = 500
 MODELS = f"{PLURAL}.{GROUP}"
 
 
@@ -266,22 +265,11 @@ class Watcher:
         self.caller.cluster.gate.answered()
 
     def relist(self) -> None:
-        items: dict[Key, Obj] = {}
-        token: str | None = None
         caller = self.caller
         generation = caller.cluster.generation
-        while True:
-            page_args: dict[str, Any] = {"limit": LIST_PAGE_SIZE}
-            if token:
-                page_args["_continue"] = token
-            page = call(caller, self.list_fn(caller), *self.args, verb="list",
-                        resource=self.resource, raw=True, budgeted=False, **page_args)
-            for obj in page.get("items") or []:
-                items[_key(obj)] = obj
-            metadata = page.get("metadata") or {}
-            token = metadata.get("continue")
-            if not token:
-                break
+        listed, metadata = list_all(caller, self.list_fn(caller), *self.args,
+                                    resource=self.resource, budgeted=False)
+        items: dict[Key, Obj] = {_key(obj): obj for obj in listed}
         self.stats.lists += 1
         self._contact()
         changes: list[Change] = [(key, obj) for key, obj in items.items()
