@@ -26,8 +26,10 @@ from django.http import QueryDict
 
 import kube
 from kube.patch import apply_merge_patch
-from models_ui.forms import ModelForm
+from models_ui.forms import ModelEditForm
 from models_ui.yaml_form import YamlForm, editable_yaml
+from modelspec.objects import strip_server_fields
+from modelspec.schema import Node
 
 Obj = dict[str, Any]
 ORIGINAL_SALT = "kmm.models_ui.original"
@@ -47,10 +49,7 @@ def open_original(token: str) -> Obj | None:
 
 
 def _editable(obj: Obj) -> Obj:
-    shown = {k: v for k, v in obj.items() if k != "status"}
-    shown["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
-                         if k != "managedFields"}
-    return shown
+    return strip_server_fields(obj, keep=("metadata.resourceVersion",))
 
 
 def create(caller: kube.Caller, desired: Obj) -> Obj:
@@ -59,43 +58,28 @@ def create(caller: kube.Caller, desired: Obj) -> Obj:
     return kube.create_model(caller, desired)
 
 
-def change_of(form: ModelForm | YamlForm, original: Obj) -> Obj:
+def change_of(form: ModelEditForm | YamlForm, original: Obj) -> Obj:
     """The operator's change to `original`, as a merge patch (see the module's docstring).
 
     `form` is bound and valid."""
     if isinstance(form, YamlForm):
         shown = yaml.safe_load(editable_yaml(original))
         return kube.user_change(shown, form.cleaned_data["text"], original)
-    return kube.user_change(form_as_shown(original), form.to_object(), original)
+    return kube.user_change(form_as_shown(original, form.model), form.to_object(), original)
 
 
-def form_as_shown(original: Obj) -> Obj:
+def form_as_shown(original: Obj, model: Node) -> Obj:
     """What the edit form turns `original` into when it is submitted untouched."""
     data = QueryDict(mutable=True)
-    shown = ModelForm(base=original)
+    shown = ModelEditForm(base=original, model=model)
     _as_sent(shown, data)
     for formset in shown.formsets.values():
         _as_sent(formset.management_form, data)
         for row in formset.forms:
             _as_sent(row, data)
-    form = _cleaned(data, original)
-    # A stored row the form's own rules refuse would have to be fixed before any save;
-    # leave it out here, so a fixed row counts as changed.
-    refused = [row for formset in form.formsets.values() for row in formset.forms if row.errors]
-    if refused:
-        for row in refused:
-            for bound in row:
-                data.setlist(bound.html_name, [])
-        form = _cleaned(data, original)
-    return form.to_object()
-
-
-def _cleaned(data: QueryDict, original: Obj) -> ModelForm:
-    form = ModelForm(data, base=original)
-    form.full_clean()
-    for formset in form.formsets.values():
-        formset.full_clean()
-    return form
+    untouched = ModelEditForm(data, base=original, model=model)
+    untouched.full_clean()  # what did not clean keeps its stored value, as on a real save
+    return untouched.to_object()
 
 
 TEXT_INPUTS = ("text", "search", "url", "tel", "email", "password")
@@ -179,5 +163,4 @@ def diff(before: Obj, after: Obj, before_label: str, after_label: str) -> str:
 
 
 def _comparable(obj: Obj) -> Obj:
-    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
-    return {**obj, "metadata": metadata}
+    return strip_server_fields(obj)
