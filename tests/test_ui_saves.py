@@ -164,3 +164,14 @@ def test_an_unchanged_yaml_save_writes_nothing(client: Client, admin: kube.Calle
                            {"text": text, "original": page.context["original_token"]})
     assert response.status_code == 302
     assert kube.get_model(admin, namespace, "yamled") == before
+
+
+def test_a_url_of_a_megabyte_is_refused_on_its_field(client: Client, admin: kube.Caller,
+                                                     namespace: str) -> None:
+    kube.create_model(admin, kubeai_like(namespace, "bounded"))
+    data = browser_data(client.get(change_url(namespace, "bounded")))
+    data["url"] = "hf://org/" + "m" * 1024 * 1024
+    response = client.post(change_url(namespace, "bounded"), data)
+    assert response.status_code == 400
+    assert response.context["form"].errors["url"] == ["url must be at most 2048 characters."]
+    assert kube.get_model(admin, namespace, "bounded")["spec"]["url"] == "hf://org/model"

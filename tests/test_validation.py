@@ -229,3 +229,10 @@ def test_the_url_is_locked_only_while_a_cache_profile_is_set() -> None:
 def test_api_server_causes_land_on_the_right_field(field: str, message: str,
                                                    expected: FieldError) -> None:
     assert locate_cause(field, message) == expected
+
+
+def test_a_null_spec_is_refused_like_a_missing_one() -> None:
+
+    for body in ({"metadata": {"name": "m"}}, {"metadata": {"name": "m"}, "spec": None}):
+        assert ("spec", "This field is required and must be an object.") in {
+            (e.path, e.message) for e in validate_model(body)}
