@@ -232,7 +232,6 @@ def test_api_server_causes_land_on_the_right_field(field: str, message: str,
 
 
 def test_a_null_spec_is_refused_like_a_missing_one() -> None:
-
     for body in ({"metadata": {"name": "m"}}, {"metadata": {"name": "m"}, "spec": None}):
         assert ("spec", "This field is required and must be an object.") in {
             (e.path, e.message) for e in validate_model(body)}
