@@ -9,6 +9,8 @@ final judge.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -57,6 +59,13 @@ class Rule:
     transition: bool = False
     field: str | None = None
     reason: str = ""  # for a transition rule: why the form shows the field read-only
+
+
+@functools.lru_cache(maxsize=64)
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A schema `pattern` as the API server reads it: in Go's regexp, `$` is the end of the
+    text, while Python's also matches before a trailing newline ("hf://x\\n")."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
 
 
 @dataclass(frozen=True)

@@ -253,3 +253,12 @@ def test_the_url_is_locked_only_while_a_cache_profile_is_set() -> None:
 def test_api_server_causes_land_on_the_right_field(field: str, message: str,
                                                    expected: FieldError) -> None:
     assert locate_cause(field, message) == expected
+
+
+def test_a_pattern_ends_at_the_end_of_the_text_as_in_go() -> None:
+    # Python's `$` also matches before a trailing newline; the API server's (Go) does not.
+    from modelspec.schema import pattern_regex
+
+    assert pattern_regex(r"^[a-z]+$").search("abc")
+    assert not pattern_regex(r"^[a-z]+$").search("abc\n")
+    assert pattern_regex(r"^a\$b$").search("a$b")
