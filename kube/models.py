@@ -7,7 +7,9 @@ takes the `Caller` it acts as and raises only `kube.errors` exceptions.
 from __future__ import annotations
 
 import copy
+import random
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,8 +142,13 @@ class Applied:
     moved_on: list[str] = field(default_factory=list)
 
 
+# Re-pins of one change before giving up: each round someone's write lands, so this many
+# concurrent writers of other fields can all get through (client-go retries 5 times).
+REPIN_ATTEMPTS = 25
+
+
 def apply_change(caller: Caller, base: Obj, change: Obj, dry_run: bool = False,
-                 attempts: int = 5) -> Applied:
+                 attempts: int = REPIN_ATTEMPTS) -> Applied:
     """Apply the caller's `change` (a merge patch made against `base`, the object as read).
 
     It is pinned to base's resourceVersion. When the model has moved on meanwhile, the
@@ -171,6 +178,7 @@ def apply_change(caller: Caller, base: Obj, change: Obj, dry_run: bool = False,
                 raise
             moved_on.update(path_text(p) for p in changed_paths(change_patch(base, current)))
             version = current["metadata"].get("resourceVersion")
+            time.sleep(random.uniform(0, 0.002 * attempt))  # jitter: retries of concurrent writers spread out
     raise AssertionError("unreachable")  # pragma: no cover
 
 
