@@ -38,6 +38,12 @@ from kube.models import (
 )
 from kube.namespaces import create_namespace, delete_namespace, list_namespaces, server_version
 from kube.patch import apply_merge_patch, change_patch, merge_patch, writable
+from kube.workloads import (
+    create_objects,
+    list_model_pods,
+    list_nodes,
+    list_workload_events,
+)
 
 __all__ = [
     "AlreadyExists",
@@ -60,15 +66,19 @@ __all__ = [
     "change_patch",
     "create_model",
     "create_namespace",
+    "create_objects",
     "default_cluster",
     "delete_model",
     "delete_namespace",
     "forget_access",
     "get_model",
     "list_model_events",
+    "list_model_pods",
     "list_models",
     "list_models_with_version",
     "list_namespaces",
+    "list_nodes",
+    "list_workload_events",
     "listable_namespaces",
     "merge_patch",
     "patch_model",

@@ -24,7 +24,7 @@ from models_ui import editing
 from models_ui.changelist import ChangeList
 from models_ui.data import Rights, visible_models, visible_namespaces
 from models_ui.forms import FIELDSETS, ModelForm
-from models_ui.presenters import ModelRow, to_yaml
+from models_ui.presenters import NOT_READY, ModelRow, pod_problem, to_yaml
 from models_ui.rows import ROW_KINDS
 from models_ui.yaml_form import YamlForm
 from modelspec.listing import PUBLISH_ANNOTATION, is_published, validate_listing
@@ -80,6 +80,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
     if _conditional(request, etag):
         return _not_modified(etag)
     changelist = ChangeList(request.GET, (ModelRow(m) for m in models), path=request.path)
+    _explain_not_ready(_caller(request), changelist.rows)
     rights = Rights(_caller(request))
     context = {"cl": changelist, "namespace": namespace or "", "etag": etag,
                "can_add": rights.can_add(namespace),
@@ -88,6 +89,20 @@ def model_list(request: HttpRequest) -> HttpResponse:
         return _finish(request, render(request, "models_ui/model_list.html#results", context), etag)
     context["namespaces"] = _namespaces(request)
     return _finish(request, render(request, "models_ui/model_list.html", context), etag)
+
+
+# Pods are read only for the page's Not-ready rows, and for a bounded number of them.
+MAX_EXPLAINED_ROWS = 10
+
+
+def _explain_not_ready(caller: kube.Caller, rows: list[ModelRow]) -> None:
+    """Give each Not-ready row the reason its pods give (e.g. the scheduler's), if any."""
+    for row in [r for r in rows if r.state == NOT_READY][:MAX_EXPLAINED_ROWS]:
+        try:
+            row.not_ready_reason = pod_problem(kube.list_model_pods(caller, row.namespace,
+                                                                    row.name))
+        except kube.KubeError:
+            return  # no right to list pods there (or the server is gone): state alone
 
 
 @require_POST
@@ -138,7 +153,7 @@ def model_detail(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             return response
         return _missing(request, namespace, name)
     try:
-        events: list[Obj] | None = kube.list_model_events(caller, namespace, name, limit=20)
+        events: list[Obj] | None = kube.list_workload_events(caller, model, limit=20)
     except kube.Forbidden:
         events = None  # a viewer without rights on events still sees the model
     etag = '"' + hashlib.sha256(repr((model["metadata"]["resourceVersion"], [
@@ -147,7 +162,9 @@ def model_detail(request: HttpRequest, namespace: str, name: str) -> HttpRespons
     if _conditional(request, etag):
         return _not_modified(etag)
     rights = Rights(caller)
-    context = {"row": ModelRow(model), "events": events, "fieldsets": detail_fieldsets(model),
+    row = ModelRow(model)
+    _explain_not_ready(caller, [row])
+    context = {"row": row, "events": events, "fieldsets": detail_fieldsets(model),
                "etag": etag, "can_change": rights.can_change(namespace),
                "can_delete": rights.can_delete(namespace),
                "published": is_published(model, settings.KMM_PUBLISH_MODE,
