@@ -12,7 +12,14 @@ from kube.access import (
     require_list,
     who_am_i,
 )
-from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
+from kube.cluster import (
+    Caller,
+    Cluster,
+    Identity,
+    default_cluster,
+    set_default_cluster,
+    swap_default_cluster,
+)
 from kube.errors import (
     AlreadyExists,
     BadRequest,
@@ -86,6 +93,7 @@ __all__ = [
     "require_list",
     "server_version",
     "set_default_cluster",
+    "swap_default_cluster",
     "update_model",
     "who_am_i",
     "writable",
