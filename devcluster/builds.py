@@ -66,6 +66,33 @@ def _locked_build(target: Path, binary: str, build: Callable[[Path], None]) -> P
     return target / binary
 
 
+# KWOK's default behaviour (what kwokctl writes into its config): nodes become Ready and
+# keep a lease; pods become Ready, a Job's pods complete, deleted pods go.
+KWOK_STAGES = (
+    "kustomize/stage/node/fast/node-initialize.yaml",
+    "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "kustomize/stage/pod/fast/pod-ready.yaml",
+    "kustomize/stage/pod/fast/pod-complete.yaml",
+    "kustomize/stage/pod/fast/pod-delete.yaml",
+)
+
+
+def kwok_stages() -> str:
+    """KWOK's default Stages as one YAML stream, from its module (kept beside the binary)."""
+    saved = CACHE_DIR / f"kwok-{KWOK_VERSION}" / "stages.yaml"
+    if saved.exists():
+        return saved.read_text()
+    result = subprocess.run([_go(), "mod", "download", "-json", f"sigs.k8s.io/kwok@{KWOK_VERSION}"],
+                            capture_output=True, text=True, cwd=CACHE_DIR, check=False)
+    info = json.loads(result.stdout or "{}")
+    if result.returncode != 0 or "Dir" not in info:
+        raise RuntimeError(f"kwok {KWOK_VERSION} stages: {info.get('Error', result.stderr)}")
+    text = "\n---\n".join((Path(info["Dir"]) / name).read_text().strip() for name in KWOK_STAGES)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(text + "\n")
+    return text
+
+
 def kwok_binary() -> Path:
     """KWOK from the Go module proxy (`go install sigs.k8s.io/kwok/cmd/kwok@v0.8.0`)."""
     def build(staging: Path) -> None:

@@ -121,7 +121,10 @@ def start(plane: ControlPlane) -> Fleet:
     _prepare_cluster(plane)
 
     kwok_config = workdir / "kwok.yaml"
-    kwok_config.write_text(yaml.safe_dump(_kwok_configuration(), sort_keys=False))
+    from devcluster.builds import kwok_stages
+
+    kwok_config.write_text(yaml.safe_dump(_kwok_configuration(), sort_keys=False)
+                           + "---\n" + kwok_stages())
     _spawn(plane, "kwok", [str(binaries["kwok"]), f"--kubeconfig={kubeconfig}",
                            f"--config={kwok_config}",
                            f"--server-address=127.0.0.1:{free_port()}"])
