@@ -20,6 +20,7 @@ from kube.cluster import (
     set_default_cluster,
     swap_default_cluster,
 )
+from kube.crds import installed_crd
 from kube.errors import (
     AlreadyExists,
     BadRequest,
@@ -79,6 +80,7 @@ __all__ = [
     "delete_namespace",
     "forget_access",
     "get_model",
+    "installed_crd",
     "list_model_events",
     "list_model_pods",
     "list_models",
