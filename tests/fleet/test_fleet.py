@@ -198,3 +198,23 @@ def test_kubeai_serves_its_openai_api_on_a_port_of_its_own(running: fleet.Fleet)
     assert running.openai_url.endswith("/openai/v1")
     assert not running.openai_url.startswith("http://127.0.0.1:8000/")
     assert fleet.openai_get(running, "/models")["object"] == "list"
+
+
+def test_a_save_followed_at_once_by_kubeais_write_does_not_wait_out_its_timeout(
+        fleet_admin: kube.Caller, running: fleet.Fleet, model_name: str) -> None:
+    from kube.cache import model_cache, wait_for_write
+
+    kube.create_model(fleet_admin, fleet_model(model_name, running, minReplicas=0))
+    try:
+        written = kube.patch_model(fleet_admin, NS, model_name, {"spec": {"minReplicas": 1}})
+        version = int(written["metadata"]["resourceVersion"])
+
+        def cache_is_past_it() -> bool:
+            current = model_cache().snapshot().get(NS, model_name)
+            return current is not None and int(current["metadata"]["resourceVersion"]) > version
+
+        settle(cache_is_past_it, "KubeAI's write after ours to reach kmm's cache")
+        # The cache skipped past our exact version: "this version or newer" still counts.
+        assert wait_for_write(NS, model_name, written, timeout=0.01)
+    finally:
+        kube.delete_model(fleet_admin, NS, model_name)
