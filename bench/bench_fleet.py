@@ -50,6 +50,9 @@ def main() -> None:
 
         django.setup()
         from django.test import Client
+        from django.test.utils import setup_test_environment
+
+        setup_test_environment()  # responses carry their template context
 
         import kube
 
