@@ -79,10 +79,18 @@ def model_list(request: HttpRequest) -> HttpResponse:
     models, version = visible_models(_caller(request), namespace)
     query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:12]
     etag = f'"{version}-{query}"'
-    if _conditional(request, etag):
+    # A Not-ready row's reason comes from its pods, which can change while the models do
+    # not (the scheduler gives up after KubeAI's last write): then the reasons join the ETag.
+    explained = any(ModelRow(m).state == NOT_READY for m in models)
+    if not explained and _conditional(request, etag):
         return _not_modified(etag)
     changelist = ChangeList(request.GET, (ModelRow(m) for m in models), path=request.path)
-    _explain_not_ready(_caller(request), changelist.rows)
+    if explained:
+        _explain_not_ready(_caller(request), changelist.rows)
+        reasons = repr([(r.key, r.not_ready_reason) for r in changelist.rows if r.not_ready_reason])
+        etag = f'"{version}-{query}-{hashlib.sha256(reasons.encode()).hexdigest()[:8]}"'
+        if _conditional(request, etag):
+            return _not_modified(etag)
     rights = Rights(_caller(request))
     context = {"cl": changelist, "namespace": namespace or "", "etag": etag,
                "can_add": rights.can_add(namespace),

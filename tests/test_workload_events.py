@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 import kube
-from tests.conftest import create_event, kubectl, make_model
+from tests.conftest import create_event, kubectl, make_model, set_status, wait_for_cache
 
 pytestmark = pytest.mark.cluster
 
@@ -60,3 +60,46 @@ def test_the_detail_page_shows_the_pod_events(client: Client, admin: kube.Caller
     page = client.get(f"/models/{namespace}/pending/").content.decode()
     assert "FailedScheduling" in page
     assert "Pod model-pending-5d8f7c9b-zz9zz" in page
+
+
+def pending_pod(namespace: str, model: str, message: str) -> None:
+    """A pod of the model that the scheduler gave up on (as kube-scheduler records it)."""
+    name = f"model-{model}-5d8f7c9b-abcde"
+    # This plane runs no controller-manager: the ServiceAccount admission needs "default".
+    kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": "default", "namespace": namespace}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": name, "namespace": namespace, "labels": {"model": model}},
+         "spec": {"automountServiceAccountToken": False,
+                  "containers": [{"name": "server", "image": "vllm/vllm-openai:v0.10.2"}]}}]}))
+    kubectl("patch", "pod", name, "-n", namespace, "--subresource=status", "--type=merge", "-p",
+            json.dumps({"status": {"phase": "Pending", "conditions": [
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                 "message": message}]}}))
+
+
+def test_the_list_says_why_a_model_is_not_ready_and_refreshes_when_only_the_pod_changes(
+        client: Client, admin: kube.Caller, namespace: str) -> None:
+    kube.create_model(admin, make_model(namespace, "big", minReplicas=1,
+                                        resourceProfile="nvidia-gpu-l4:2"))
+    set_status(namespace, "big", {"replicas": {"all": 1, "ready": 0}})
+    wait_for_cache(admin, namespace)
+    pending_pod(namespace, "big", "0/4 nodes are available: 2 Insufficient nvidia.com/gpu.")
+    first = client.get("/", {"namespace": namespace})
+    row = first.context["cl"].rows[0]
+    assert row.state == "not-ready"
+    assert row.not_ready_reason == ("Unschedulable: 0/4 nodes are available: "
+                                    "2 Insufficient nvidia.com/gpu.")
+    assert "2 Insufficient nvidia.com/gpu." in first.content.decode()
+
+    poll = {"HX-Request": "true", "HX-Target": "changelist-results"}
+    unchanged = client.get("/", {"namespace": namespace},
+                           headers={**poll, "If-None-Match": first["ETag"]})
+    assert unchanged.status_code == 304
+    # Only the pod changes (the model does not): the open list still gets the new reason.
+    pending_pod(namespace, "big", "0/4 nodes are available: 4 Insufficient memory.")
+    again = client.get("/", {"namespace": namespace},
+                       headers={**poll, "If-None-Match": first["ETag"]})
+    assert again.status_code == 200
+    assert "4 Insufficient memory." in again.content.decode()
