@@ -27,6 +27,7 @@ SORTS: dict[str, tuple[str, Callable[[ModelRow], Any]]] = {
     "profile": ("Resource profile", lambda r: (r.resource_profile, r.name)),
     "replicas": ("Replicas", lambda r: (r.ready_replicas, r.all_replicas, r.name)),
     "cache": ("Cache", lambda r: (r.cache_loaded is True, r.name)),
+    "published": ("Published", lambda r: (not r.published, r.name)),
     "age": ("Age", lambda r: (r.created_sort_key, r.name)),
 }
 
@@ -35,6 +36,7 @@ FILTERS: dict[str, tuple[str, Callable[[ModelRow, str], bool]]] = {
     "feature": ("Feature", lambda r, v: v in r.features),
     "profile": ("Resource profile", lambda r, v: r.profile_name == v),
     "state": ("State", lambda r, v: r.state == v),
+    "published": ("Published", lambda r, v: r.published == (v == "yes")),
 }
 
 
@@ -109,6 +111,11 @@ class ChangeList:
         return f"{self.path}?{encoded}" if encoded else self.path or "?"
 
     @property
+    def column(self) -> dict[str, Column]:
+        """The sortable columns by key, for the template to place each where it reads best."""
+        return {column.key: column for column in self.columns}
+
+    @property
     def columns(self) -> list[Column]:
         current, descending = self.order.lstrip("-"), self.order.startswith("-")
         columns = []
@@ -128,6 +135,7 @@ class ChangeList:
             "feature": [(f, f) for f in FEATURES],
             "profile": [(p, p) for p in self.profiles],
             "state": list(STATES.items()),
+            "published": [("yes", "Published"), ("no", "Not published")],
         }
         facets = []
         for param, (title, _) in FILTERS.items():

@@ -29,6 +29,19 @@ def visible_namespaces(caller: kube.Caller) -> list[str]:
     return kube.listable_namespaces(caller, settings.KMM_NAMESPACES or known)
 
 
+def creatable_namespaces(caller: kube.Caller) -> list[str] | None:
+    """Namespaces in which the caller may create models, for the add form's choice; None
+    when the caller may not list namespaces and none are configured (the form then takes
+    free text, checked when saved)."""
+    if not settings.KMM_NAMESPACES and not kube.allowed(caller, "list", resource="namespaces",
+                                                        group=""):
+        return None
+    candidates = visible_namespaces(caller)
+    if kube.allowed(caller, "create"):
+        return candidates
+    return [ns for ns in candidates if kube.allowed(caller, "create", ns)]
+
+
 def visible_models(caller: kube.Caller, namespace: str | None) -> tuple[list[Obj], int]:
     """Models of one namespace, or of every namespace the caller may list models in,
     with the cache version they come from."""

@@ -148,10 +148,14 @@ class ModelForm(forms.Form):
 
     resource_version = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = ""):
+    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = "",
+                 start: Obj | None = None):
         self.base = base
         self.is_edit = base is not None
-        super().__init__(data, initial=self._initial(base, namespace))
+        # The object whose values the unbound form shows: `base`, or a draft (switching
+        # from the YAML tab carries its unsaved edits here).
+        self.start = start if start is not None else base
+        super().__init__(data, initial=self._initial(self.start, namespace))
         for path in SCALAR_PATHS:
             self.fields[field_name(path)] = formfield_for(path, required=path in REQUIRED_PATHS)
         for spec in LISTING_FIELDS:
@@ -200,9 +204,9 @@ class ModelForm(forms.Form):
         return initial
 
     def initial_rows(self, prefix: str) -> list[dict[str, Any]]:
-        if self.base is None:
+        if self.start is None:
             return []
-        spec, metadata = self.base.get("spec") or {}, self.base.get("metadata") or {}
+        spec, metadata = self.start.get("spec") or {}, self.start.get("metadata") or {}
         if prefix == "args":
             return [{"value": a} for a in spec.get("args") or []]
         if prefix == "env":

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,9 +22,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 import kube
 from kube.cache import wait_for_write
-from models_ui import editing
+from models_ui import editing, switching
 from models_ui.changelist import ChangeList
-from models_ui.data import Rights, visible_models, visible_namespaces
+from models_ui.data import Rights, creatable_namespaces, visible_models, visible_namespaces
 from models_ui.forms import FIELDSETS, ModelForm
 from models_ui.presenters import ModelRow, to_yaml
 from models_ui.rows import ROW_KINDS
@@ -210,6 +212,8 @@ def model_add(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form: ModelForm | YamlForm = (YamlForm(data, namespace=namespace) if yaml_mode
                                   else ModelForm(data, namespace=namespace))
+    if request.method == "POST" and request.POST.get("_switch"):
+        return _switch_tab(request, form, base=None, namespace=namespace)
     if request.method == "POST" and form.is_valid():
         desired = form.cleaned_data["text"] if isinstance(form, YamlForm) else form.to_object()
         try:
@@ -218,9 +222,24 @@ def model_add(request: HttpRequest) -> HttpResponse:
             form.add_api_errors(exc.errors)
         except kube.AlreadyExists as exc:
             _already_exists(form, exc)
+        except (kube.NotFound, kube.Forbidden) as exc:
+            _namespace_refused(form, exc, str(desired["metadata"].get("namespace", "")))
         else:
             return _saved(request, created, "added")
     return _render_form(request, form, status=400 if form.is_bound else 200)
+
+
+def _namespace_refused(form: ModelForm | YamlForm, exc: kube.KubeError, namespace: str) -> None:
+    """Creating in a namespace that does not exist (a typo) or that the caller may not
+    write to is an error on the namespace, with the form kept."""
+    if isinstance(exc, kube.NotFound):
+        message = f"There is no namespace “{namespace}”."
+    else:
+        message = f"You may not create models in namespace “{namespace}” (or it does not exist)."
+    if isinstance(form, ModelForm):
+        form.add_error("namespace", message)
+    else:
+        form.add_api_errors([FieldError("metadata.namespace", message)])
 
 
 def _already_exists(form: ModelForm | YamlForm, exc: kube.AlreadyExists) -> None:
@@ -249,6 +268,8 @@ def model_change(request: HttpRequest, namespace: str, name: str) -> HttpRespons
         return redirect("models_ui:change", namespace, name)
     form = YamlForm(request.POST, base=original) if yaml_mode else ModelForm(request.POST,
                                                                             base=original)
+    if request.POST.get("_switch"):
+        return _switch_tab(request, form, base=original, namespace=namespace)
     if not form.is_valid():
         return _render_form(request, form, original=original, status=400)
     desired = form.cleaned_data["text"] if isinstance(form, YamlForm) else form.to_object()
@@ -284,6 +305,20 @@ def model_reapply(request: HttpRequest, namespace: str, name: str) -> HttpRespon
     return _saved(request, saved, "changed")
 
 
+def _switch_tab(request: HttpRequest, form: ModelForm | YamlForm, *, base: Obj | None,
+                namespace: str) -> HttpResponse:
+    """The other tab, showing the unsaved values of this one (or this one, saying why not)."""
+    wanted = request.POST.get("_switch")
+    switched: ModelForm | YamlForm | None = form
+    if wanted == "yaml" and isinstance(form, ModelForm):
+        switched = switching.to_yaml_tab(form, base=base, namespace=namespace)
+    elif wanted == "form" and isinstance(form, YamlForm):
+        switched = switching.to_form_tab(form, base=base, namespace=namespace)
+    if switched is None:
+        return _render_form(request, form, original=base, status=400)
+    return _render_form(request, switched, original=base)
+
+
 def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
     namespace, name = model["metadata"]["namespace"], model["metadata"]["name"]
     wait_for_write(namespace, name, model)
@@ -297,18 +332,38 @@ def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
 
 def _render_form(request: HttpRequest, form: ModelForm | YamlForm, *, original: Obj | None = None,
                  conflict: editing.ConflictView | None = None, status: int = 200) -> HttpResponse:
+    yaml_mode = isinstance(form, YamlForm)
+    namespace_param = request.GET.get("namespace", "")
+    # Explicit, as a tab switch renders the other mode at this mode's URL.
+    action = "?" + urlencode({k: v for k, v in (("namespace", namespace_param),
+                                                 ("mode", "yaml" if yaml_mode else "")) if v})
     context = {
         "form": form,
-        "yaml_mode": isinstance(form, YamlForm),
+        "form_action": action,
+        "yaml_mode": yaml_mode,
         "fieldsets": FIELDSETS,
         "row_kinds": ROW_KINDS,
         "original": original,
         "original_token": editing.seal_original(original) if original else "",
         "conflict": conflict,
         "namespaces": _namespaces(request),
-        "namespace_param": request.GET.get("namespace", ""),
+        "namespace_param": namespace_param,
     }
+    if isinstance(form, ModelForm) and form.base is None:
+        _offer_namespaces(form, creatable_namespaces(_caller(request)))
     return render(request, "models_ui/model_form.html", context, status=status)
+
+
+def _offer_namespaces(form: ModelForm, choices: list[str] | None) -> None:
+    """The namespace as a choice of those the caller may create in, when they can be listed;
+    a value typed elsewhere (the YAML tab) stays selected so its error shows on it."""
+    if not choices:
+        return
+    current = str(form["namespace"].value() or "")
+    options = [("", "Choose a namespace")] + [(ns, ns) for ns in choices]
+    if current and current not in choices:
+        options.append((current, current))
+    form.fields["namespace"].widget = forms.Select(choices=options)
 
 
 @require_GET

@@ -59,9 +59,12 @@ class YamlForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false", "class": "code"}),
         help_text="A complete Model object (apiVersion kubeai.org/v1, kind Model).")
 
-    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = ""):
+    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = "",
+                 start: Obj | None = None):
         self.base = base
-        initial = editable_yaml(base) if base is not None else _skeleton(namespace)
+        # `start`: a draft to show instead of the stored object (the form tab's unsaved edits).
+        shown = start if start is not None else base
+        initial = editable_yaml(shown) if shown is not None else _skeleton(namespace)
         super().__init__(data, initial={"text": initial})
         self.problems: list[tuple[int | None, FieldError]] = []
 

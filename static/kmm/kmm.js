@@ -24,10 +24,36 @@ document.addEventListener("click", (event) => {
   }
 });
 
-// The namespace switcher applies on change (its button stays for keyboard and no-JS use).
+// The namespace switcher and the list's filters apply on change (their buttons stay for
+// keyboard and no-JS use).
 document.addEventListener("change", (event) => {
-  const form = event.target.closest("form[data-autosubmit]");
+  const form = event.target.closest("form[data-autosubmit]")
+    || (event.target.matches("[data-autosubmit-field]") ? event.target.form : null);
   if (form) form.requestSubmit();
+});
+
+// Keyboard: "/" jumps to the search field; in the model table, ArrowDown/ArrowUp move
+// between the rows' name links (one Tab reaches the table, arrows walk it).
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  const typing = target.closest("input, textarea, select, [contenteditable]");
+  if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    const search = document.getElementById("searchbar");
+    if (search) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+    }
+    return;
+  }
+  if ((event.key === "ArrowDown" || event.key === "ArrowUp") && target.matches("a.row-link")) {
+    const links = [...document.querySelectorAll("#model-table a.row-link")];
+    const next = links[links.indexOf(target) + (event.key === "ArrowDown" ? 1 : -1)];
+    if (next) {
+      event.preventDefault();
+      next.focus();
+    }
+  }
 });
 
 // Polls send If-None-Match; a 304 means "nothing changed": keep the page as it is.

@@ -108,7 +108,7 @@ def test_the_open_list_shows_kubectl_changes_within_two_seconds(
     kube.create_model(admin, make_model(namespace, "steady"))
     page.goto(f"{kmm_url}/?namespace={namespace}&o=name")
     page.get_by_label("Search by name or URL").fill("typed but not sent")
-    page.locator(f"#select-{namespace}-steady").check()
+    page.get_by_label(f"Select steady in {namespace}").check()
 
     kubectl("create", "-f", "-", stdin=json.dumps(
         {"apiVersion": "kubeai.org/v1", "kind": "Model", **make_model(namespace, "arrived")}))
@@ -118,7 +118,7 @@ def test_the_open_list_shows_kubectl_changes_within_two_seconds(
         "Ready", timeout=2000)
 
     expect(page.get_by_label("Search by name or URL")).to_have_value("typed but not sent")
-    expect(page.locator(f"#select-{namespace}-steady")).to_be_checked()
+    expect(page.get_by_label(f"Select steady in {namespace}")).to_be_checked()
     assert "o=name" in page.url
 
 
