@@ -9,7 +9,9 @@ layer sends only the difference.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -84,8 +86,16 @@ def listing_formfield(spec: ListingField) -> forms.Field:
     if spec.kind == "choice":
         return forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in spec.choices], **common)
     if spec.kind == "multichoice":
+        # The annotation is comma-separated; the form shows checkboxes, so say what they mean.
+        common["help_text"] = re.sub(r"^Comma-separated (\w)", lambda m: m.group(1).upper(),
+                                     spec.help_text)
         return forms.MultipleChoiceField(choices=[(c, c) for c in spec.choices],
                                          widget=forms.CheckboxSelectMultiple, **common)
+    if spec.name in PER_TOKEN_PRICES:
+        common["label"] = spec.label.replace("per token", "per 1M tokens")
+        common["help_text"] = ("US dollars per million tokens, as prices are quoted (e.g. 0.50); "
+                               "stored per token (0.0000005), as OpenRouter lists it.")
+        return PerMillionPriceField(validators=[_parsed_by(spec)], **common)
     widget = forms.Textarea(attrs={"rows": 3}) if spec.kind == "textarea" else forms.TextInput
 
     def parse(raw: str) -> None:
@@ -96,6 +106,45 @@ def listing_formfield(spec: ListingField) -> forms.Field:
 
     return forms.CharField(widget=widget, validators=[parse], **common)
 
+
+
+# Listing prices per token: the form takes them per million tokens, as people quote them.
+PER_TOKEN_PRICES = frozenset({"pricing_prompt", "pricing_completion", "pricing_input_cache_read"})
+MILLION = Decimal(1_000_000)
+
+
+def _parsed_by(spec: ListingField) -> Any:
+    def parse(raw: str) -> None:
+        try:
+            spec.parse(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    return parse
+
+
+def per_million(per_token: Any) -> str:
+    """"0.00000002" (per token) as "0.02" (per 1M tokens); text that is no number stays."""
+    try:
+        return format((Decimal(str(per_token)) * MILLION).normalize(), "f")
+    except InvalidOperation:
+        return str(per_token)
+
+
+class PerMillionPriceField(forms.CharField):
+    """A per-token price typed per 1M tokens; cleans to the per-token text stored."""
+
+    def to_python(self, value: Any) -> str:
+        text = str(super().to_python(value)).strip()
+        if not text:
+            return ""
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise forms.ValidationError("Enter a price in US dollars, e.g. 0.50.") from None
+        if not amount.is_finite() or amount < 0:
+            raise forms.ValidationError("Enter a price of 0 or more US dollars.")
+        return format((amount / MILLION).normalize(), "f")
 
 
 def _get(obj: Obj, path: str) -> Any:
@@ -161,6 +210,8 @@ class ModelForm(forms.Form):
         for spec in LISTING_FIELDS:
             self.fields[f"listing_{spec.name}"] = listing_formfield(spec)
         self.order_fields([f for fieldset in FIELDSETS for f in fieldset.fields])
+        engine = self.fields["engine"]
+        engine.choices = [("", "Choose an engine"), *engine.choices]  # type: ignore[attr-defined]
         self.fields["resource_profile"].widget.attrs["list"] = "resource-profiles"
         self.fields[field_name("cacheProfile")].widget.attrs["list"] = "cache-profiles"
         self.fields["namespace"].widget.attrs["list"] = "namespaces"
@@ -199,6 +250,8 @@ class ModelForm(forms.Form):
             raw = annotations.get(listing.key)
             if raw is not None and listing.kind == "multichoice":
                 initial[f"listing_{listing.name}"] = [v.strip() for v in str(raw).split(",")]
+            elif raw is not None and listing.name in PER_TOKEN_PRICES:
+                initial[f"listing_{listing.name}"] = per_million(raw)
             elif raw is not None:
                 initial[f"listing_{listing.name}"] = raw
         return initial

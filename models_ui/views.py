@@ -8,6 +8,7 @@ Service-layer errors not handled here become error pages in kmm.middleware.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +30,12 @@ from models_ui.forms import FIELDSETS, ModelForm
 from models_ui.presenters import ModelRow, to_yaml
 from models_ui.rows import ROW_KINDS
 from models_ui.yaml_form import YamlForm
-from modelspec.listing import PUBLISH_ANNOTATION, is_published, validate_listing
+from modelspec.listing import (
+    PUBLISH_ANNOTATION,
+    is_published,
+    listing_entries,
+    validate_listing,
+)
 from modelspec.validation import FieldError
 
 Obj = dict[str, Any]
@@ -173,10 +179,21 @@ def detail_fieldsets(model: Obj) -> list[tuple[str, list[tuple[str, str, Any]]]]
     for fieldset in FIELDSETS:
         items = [(str(form.fields[name].label), *_display(form.initial.get(name)))
                  for name in fieldset.fields]
-        items += [(ROW_KINDS[prefix].title, *_display(form.initial_rows(prefix)))
+        items += [(ROW_KINDS[prefix].title, *_display_rows(prefix, form.initial_rows(prefix)))
                   for prefix in fieldset.rows]
-        groups.append((fieldset.title, items))
+        shown = [item for item in items if item[1] != "empty"]  # unset fields take defaults
+        if shown:
+            groups.append((fieldset.title, shown))
     return groups
+
+
+def _display_rows(prefix: str, rows: list[dict[str, Any]]) -> tuple[str, Any]:
+    """Environment variables as KEY=value lines, labels as key=value chips."""
+    if prefix == "env" and rows:
+        return "lines", [f"{row['name']}={row['value']}" for row in rows]
+    if prefix == "labels" and rows:
+        return "tags", [f"{row['key']}={row['value']}" for row in rows]
+    return _display(rows)
 
 
 def _display(value: Any) -> tuple[str, Any]:
@@ -330,6 +347,42 @@ def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
     return HttpResponseRedirect(_detail_url(namespace, name))
 
 
+# Fieldsets most models leave empty: folded until opened, unless they hold a value or an error.
+COLLAPSIBLE = frozenset({"load-balancing", "server", "adapters", "files", "listing"})
+
+# What the schema's descriptions do not say, but an operator setting the field must know.
+FIELD_NOTES = {
+    "replicas": "KubeAI's autoscaler manages this number between min and max replicas: a value "
+                "set here holds only until its next decision, unless autoscaling is disabled "
+                "below.",
+}
+
+
+def _fieldset_views(form: ModelForm) -> list[tuple[Any, bool, bool]]:
+    """(fieldset, collapsible, open) for the form template."""
+    views = []
+    for fieldset in FIELDSETS:
+        collapsible = fieldset.slug in COLLAPSIBLE
+        views.append((fieldset, collapsible, collapsible and _holds_something(form, fieldset)))
+    return views
+
+
+def _holds_something(form: ModelForm, fieldset: Any) -> bool:
+    for name in fieldset.fields:
+        field = form[name]
+        if field.errors or field.value() not in (None, "", [], False):
+            return True
+    for prefix in fieldset.rows:
+        rows = form.formsets[prefix]
+        if form.row_errors.get(prefix):
+            return True
+        if rows.is_bound and (rows.total_error_count() or any(f.has_changed() for f in rows.forms)):
+            return True
+        if not rows.is_bound and rows.initial:
+            return True
+    return False
+
+
 def _render_form(request: HttpRequest, form: ModelForm | YamlForm, *, original: Obj | None = None,
                  conflict: editing.ConflictView | None = None, status: int = 200) -> HttpResponse:
     yaml_mode = isinstance(form, YamlForm)
@@ -342,6 +395,8 @@ def _render_form(request: HttpRequest, form: ModelForm | YamlForm, *, original: 
         "form_action": action,
         "yaml_mode": yaml_mode,
         "fieldsets": FIELDSETS,
+        "fieldset_views": _fieldset_views(form) if isinstance(form, ModelForm) else [],
+        "field_notes": FIELD_NOTES,
         "row_kinds": ROW_KINDS,
         "original": original,
         "original_token": editing.seal_original(original) if original else "",
@@ -360,7 +415,7 @@ def _offer_namespaces(form: ModelForm, choices: list[str] | None) -> None:
     if not choices:
         return
     current = str(form["namespace"].value() or "")
-    options = [("", "Choose a namespace")] + [(ns, ns) for ns in choices]
+    options = [("", "Choose a namespace"), *((ns, ns) for ns in choices)]
     if current and current not in choices:
         options.append((current, current))
     form.fields["namespace"].widget = forms.Select(choices=options)
@@ -379,10 +434,26 @@ def model_version(request: HttpRequest, namespace: str, name: str) -> HttpRespon
     return render(request, "models_ui/includes/changed_elsewhere.html", {"current": current})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def model_publish(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
-    """Turn publication on the public endpoint on or off (the publish annotation)."""
-    publish = request.POST.get("publish") == "true"
+    """Turn publication on the public endpoint on or off (the publish annotation).
+
+    Publishing asks first, showing the entry anyone will be able to read; stopping
+    does not (it only takes something public away)."""
+    publish = request.POST.get("publish", "true") == "true"
+    try:
+        model = kube.get_model(_caller(request), namespace, name)
+    except kube.NotFound:
+        return _missing(request, namespace, name)
+    if publish and (request.method == "GET" or request.POST.get("confirm") != "yes"):
+        entries = listing_entries(model)
+        pricing = entries[0]["pricing"]
+        return render(request, "models_ui/publish_confirm.html", {
+            "row": ModelRow(model), "entries_json": json.dumps(entries, indent=2),
+            "free": all(str(pricing.get(k, "0")) in ("0", "0.0") for k in ("prompt", "completion")),
+            "listing_problems": validate_listing(model)})
+    if request.method == "GET":
+        return HttpResponseRedirect(_detail_url(namespace, name))
     patch = {"metadata": {"annotations": {PUBLISH_ANNOTATION: "true" if publish else "false"}}}
     try:
         saved = kube.patch_model(_caller(request), namespace, name, patch)
@@ -412,7 +483,7 @@ def model_delete(request: HttpRequest, namespace: str, name: str) -> HttpRespons
         wait_for_write(namespace, name, None)
         messages.success(request, f"The model “{name}” in namespace “{namespace}” was deleted.")
         return HttpResponseRedirect(reverse("models_ui:list") + f"?namespace={namespace}")
-    return render(request, "models_ui/model_delete.html", {"row": ModelRow(model)})
+    return render(request, "models_ui/model_delete.html", {"row": ModelRow(model)})  # row.published
 
 
 # --- rows (htmx) ------------------------------------------------------------------------

@@ -72,3 +72,30 @@ document.addEventListener("htmx:load", (event) => {
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("error-summary")?.focus();
 });
+
+// Warn, as it is typed, when the URL's scheme does not fit the engine: only OLlama pulls
+// ollama:// models, and OLlama cannot load hf://, s3://, gs:// or oss:// (pvc:// suits all).
+function checkUrlAgainstEngine() {
+  const warning = document.getElementById("url-engine-warning");
+  const url = document.getElementById("id_url");
+  const engine = document.getElementById("id_engine");
+  if (!warning || !url || !engine) return;
+  const scheme = (url.value.match(/^([a-z0-9]+):\/\//) || [])[1];
+  let message = "";
+  if (scheme && scheme !== "pvc" && engine.value) {
+    if (engine.value === "OLlama" && scheme !== "ollama") {
+      message = `OLlama pulls models from an Ollama registry: use an ollama:// URL (or pvc://), or pick VLLM, Infinity or FasterWhisper for ${scheme}:// models.`;
+    } else if (engine.value !== "OLlama" && scheme === "ollama") {
+      message = `ollama:// URLs are served by the OLlama engine, not ${engine.value}.`;
+    }
+  }
+  warning.textContent = message;
+  warning.hidden = !message;
+}
+document.addEventListener("input", (event) => {
+  if (event.target.matches("#id_url, #id_engine")) checkUrlAgainstEngine();
+});
+document.addEventListener("change", (event) => {
+  if (event.target.matches("#id_engine")) checkUrlAgainstEngine();
+});
+document.addEventListener("DOMContentLoaded", checkUrlAgainstEngine);

@@ -182,7 +182,8 @@ def test_a_model_can_be_added_with_the_keyboard_alone(page: Page, kmm_url: str,
         tab_to(selector)
         page.keyboard.type(text)
     tab_to("#id_engine")
-    page.keyboard.press("ArrowDown")  # from the first engine to the next
+    page.keyboard.press("ArrowDown")  # from "Choose an engine" to OLlama,
+    page.keyboard.press("ArrowDown")  # then VLLM, which serves hf:// URLs
     tab_to("#id_features_0")
     page.keyboard.press("Space")
     tab_to("button[name=_save]")
