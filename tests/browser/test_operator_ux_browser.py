@@ -6,6 +6,7 @@ as real KubeAI models are (llama-3.1-8b-instruct-l4).
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import signal
@@ -20,7 +21,8 @@ from playwright.sync_api import Page, expect
 
 import kube
 from devcluster.controlplane import free_port
-from tests.browser.conftest import ROOT
+from devcluster.samples import SAMPLES
+from tests.browser.conftest import ROOT, SCREENSHOTS
 from tests.browser.test_ui_browser import fill_new_model
 from tests.conftest import eventually, make_model, set_status
 from tests.rbac import Tenancy
@@ -209,3 +211,113 @@ def test_without_namespace_listing_a_typed_namespace_typo_is_a_field_error(
     expect(typed).to_have_value(tenancy.ns_a + "x")
     expect(page.locator("#id_labels-0-value")).to_have_value("search")
     expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value("qwen2.5-7b-typo")
+
+
+def seed_samples(admin: kube.Caller, namespace: str) -> None:
+    """`make run`'s sample models, in the test's namespace, with statuses KubeAI would write."""
+    for sample in SAMPLES:
+        body = copy.deepcopy(sample)
+        body["metadata"]["namespace"] = namespace
+        kube.create_model(admin, body)
+    set_status(namespace, DOTTED[0], {"replicas": {"all": 1, "ready": 1}})
+    set_status(namespace, DOTTED[1], {"replicas": {"all": 2, "ready": 1},
+                                      "cache": {"loaded": False}})
+    set_status(namespace, "gemma2-2b-cpu", {"replicas": {"all": 1, "ready": 0}})
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1440, 1024])
+def test_the_list_fits_with_state_next_to_name(browser: Any, kmm_url: str, admin: kube.Caller,
+                                               namespace: str, scheme: str, width: int) -> None:
+    seed_samples(admin, namespace)
+    context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    for url in (f"{kmm_url}/?namespace={namespace}", f"{kmm_url}/"):
+        page.goto(url)
+        headers = [h.strip() for h in page.locator("table.changelist thead th").all_inner_texts()]
+        assert headers[1].startswith("Name")
+        assert headers[2] == "State"
+        assert "Published" in " ".join(headers)
+        width_needed, width_shown = page.locator(".table-scroll").evaluate(
+            "box => [box.scrollWidth, box.clientWidth]")
+        assert width_needed <= width_shown, url  # no column hides off to the right
+        expect(page.get_by_role("link", name=f"Delete {DOTTED[0]}").first).to_be_in_viewport()
+    page.goto(f"{kmm_url}/?namespace={namespace}")
+    llama = page.locator(f"tr[data-model='{namespace}/{DOTTED[0]}']")
+    expect(llama.locator(".state")).to_have_attribute("title", re.compile("1 of 1 replicas ready"))
+    page.screenshot(path=str(SCREENSHOTS / f"list-{width}-{scheme}.png"), full_page=True)
+    context.close()
+
+
+def test_the_published_filter_shows_only_published_models(page: Page, kmm_url: str,
+                                                            admin: kube.Caller,
+                                                            namespace: str) -> None:
+    seed_samples(admin, namespace)
+    page.goto(f"{kmm_url}/?namespace={namespace}")
+    page.get_by_label("Published", exact=True).select_option("Published")
+    expect(page).to_have_url(re.compile("published=yes"))
+    rows = page.locator("table.changelist tbody tr")
+    expect(rows).to_have_count(2)  # the two samples annotated publish: "true"
+    expect(rows.locator(".tag-public")).to_have_count(2)
+
+
+def test_slash_searches_and_arrow_keys_walk_the_rows(page: Page, kmm_url: str,
+                                                     admin: kube.Caller, namespace: str) -> None:
+    seed_samples(admin, namespace)
+    page.goto(f"{kmm_url}/?namespace={namespace}&o=name")
+    page.keyboard.press("/")
+    expect(page.locator("#searchbar")).to_be_focused()
+
+    page.goto(f"{kmm_url}/?namespace={namespace}&o=name")
+    stops = 0
+    while not page.evaluate("document.activeElement.matches('a.row-link')"):
+        page.keyboard.press("Tab")
+        stops += 1
+        assert stops < 25, "the first model is too many Tab stops away"
+    names = sorted(sample["metadata"]["name"] for sample in SAMPLES)
+    expect(page.locator(":focus")).to_have_text(names[0])
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator(":focus")).to_have_text(names[2])
+    page.keyboard.press("ArrowUp")
+    expect(page.locator(":focus")).to_have_text(names[1])
+
+
+def test_the_add_form_folds_what_most_models_leave_empty(page: Page, kmm_url: str,
+                                                         admin: kube.Caller, namespace: str,
+                                                         screenshot: Any) -> None:
+    page.goto(f"{kmm_url}/add/?namespace={namespace}")
+    expect(page.get_by_label("Engine")).to_have_value("")
+    for folded in ("load-balancing", "server", "adapters", "files", "listing"):
+        expect(page.locator(f"details#fieldset-{folded}")).not_to_have_attribute("open", "")
+    page.get_by_label("URL", exact=True).fill("hf://Qwen/Qwen2.5-7B-Instruct")
+    page.get_by_label("Engine").select_option("OLlama")
+    expect(page.locator("#url-engine-warning")).to_contain_text("ollama://")
+    page.get_by_label("Engine").select_option("VLLM")
+    expect(page.locator("#url-engine-warning")).to_be_hidden()
+    expect(page.locator("#row-replicas")).to_contain_text("KubeAI's autoscaler manages")
+    expect(page.locator("#row-listing_sampling_parameters .help")).not_to_contain_text(
+        "omma-separated")
+    screenshot("add-form-collapsed")
+    page.mouse.wheel(0, 1500)
+    expect(page.get_by_role("button", name="Save", exact=True)).to_be_in_viewport()
+
+    seed_samples(admin, namespace)
+    page.goto(f"{kmm_url}/models/{namespace}/{DOTTED[0]}/change/")
+    for opened in ("server", "adapters", "listing"):  # they hold values
+        expect(page.locator(f"details#fieldset-{opened}")).to_have_attribute("open", "")
+    expect(page.locator("details#fieldset-files")).not_to_have_attribute("open", "")
+    expect(page.get_by_label("Prompt price (USD per 1M tokens)")).to_have_value("0.02")
+
+
+def test_the_detail_page_shows_what_is_set(page: Page, kmm_url: str, admin: kube.Caller,
+                                           namespace: str, screenshot: Any) -> None:
+    seed_samples(admin, namespace)
+    kube.patch_model(admin, namespace, DOTTED[0], {"spec": {"env": {"HF_HUB_OFFLINE": "1"}}})
+    page.goto(f"{kmm_url}/models/{namespace}/{DOTTED[0]}/")
+    expect(page.locator(".detail-group").filter(has_text="Server")).to_contain_text(
+        "HF_HUB_OFFLINE=1")
+    expect(page.locator(".detail-group .tag").filter(has_text="team=platform")).to_be_visible()
+    expect(page.locator(".detail-group dt").filter(has_text="Priority class")).to_have_count(0)
+    expect(page.get_by_text("Stop publishing writes the annotation")).to_be_visible()
+    screenshot("detail")
