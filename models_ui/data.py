@@ -14,16 +14,26 @@ from typing import Any
 from django.conf import settings
 
 import kube
-from kube.cache import synced_snapshot
+from kube.cache import model_cache, synced_snapshot
 
 Obj = dict[str, Any]
 CACHE_WAIT_SECONDS = 5.0
 
 
+def _known_namespaces() -> tuple[str, ...]:
+    """The cache's namespaces. "Synced" covers the models only, and right after a start the
+    namespace watch's first list can trail theirs: wait for it too (briefly)."""
+    cache = model_cache()
+    if cache.namespaces is None and cache.namespace_watch.synced.wait(CACHE_WAIT_SECONDS):
+        with cache.guard:  # its list sets `synced` and then publishes, holding the guard
+            pass
+    return synced_snapshot(CACHE_WAIT_SECONDS).namespaces
+
+
 def visible_namespaces(caller: kube.Caller) -> list[str]:
     """Namespaces for the switcher: all, for those who may list them; otherwise the
     configured (KMM_NAMESPACES) or known namespaces in which the caller may list models."""
-    known = synced_snapshot(CACHE_WAIT_SECONDS).namespaces
+    known = _known_namespaces()
     if kube.allowed(caller, "list", resource="namespaces", group=""):
         return list(known)
     return kube.listable_namespaces(caller, settings.KMM_NAMESPACES or known)

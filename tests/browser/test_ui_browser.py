@@ -32,6 +32,7 @@ def test_create_find_edit_and_delete_a_model(page: Page, kmm_url: str, admin: ku
                                              namespace: str, screenshot: Any) -> None:
     open_form(page, kmm_url, namespace)
     fill_new_model(page, "from-browser")
+    page.locator("#fieldset-server > summary").click()  # folded until opened
     page.get_by_role("button", name="Add variable").click()
     page.locator("#id_env-0-name").fill("LOG_LEVEL")
     page.locator("#id_env-0-value").fill("debug")
