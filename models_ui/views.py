@@ -188,9 +188,11 @@ def detail_fieldsets(model: Obj) -> list[tuple[str, list[tuple[str, str, Any]]]]
 
 
 def _display_rows(prefix: str, rows: list[dict[str, Any]]) -> tuple[str, Any]:
-    """Environment variables as KEY=value lines, labels as key=value chips."""
+    """Environment variables as KEY=value lines, arguments one a line, labels as chips."""
     if prefix == "env" and rows:
         return "lines", [f"{row['name']}={row['value']}" for row in rows]
+    if prefix == "args" and rows:
+        return "lines", [row["value"] for row in rows]
     if prefix == "labels" and rows:
         return "tags", [f"{row['key']}={row['value']}" for row in rows]
     return _display(rows)
