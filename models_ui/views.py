@@ -243,6 +243,9 @@ def model_add(request: HttpRequest) -> HttpResponse:
             _already_exists(form, exc)
         except (kube.NotFound, kube.Forbidden) as exc:
             _namespace_refused(form, exc, str(desired["metadata"].get("namespace", "")))
+            # The form comes back with the error on the namespace; a refusal stays a 403.
+            return _render_form(request, form, status=exc.status if isinstance(
+                exc, kube.Forbidden) else 400)
         else:
             return _saved(request, created, "added")
     return _render_form(request, form, status=400 if form.is_bound else 200)
