@@ -22,10 +22,16 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import kube
-from kube.cache import wait_for_write
+from kube.cache import synced_snapshot, wait_for_write
 from models_ui import editing, switching
 from models_ui.changelist import ChangeList
-from models_ui.data import Rights, creatable_namespaces, visible_models, visible_namespaces
+from models_ui.data import (
+    CACHE_WAIT_SECONDS,
+    Rights,
+    creatable_namespaces,
+    visible_models,
+    visible_namespaces,
+)
 from models_ui.forms import FIELDSETS, ModelForm
 from models_ui.presenters import ModelRow, to_yaml
 from models_ui.rows import ROW_KINDS
@@ -110,8 +116,11 @@ def delete_selected(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(back)
     targets = [tuple(key.split("/", 1)) for key in keys if "/" in key]
     if request.POST.get("confirm") != "yes":
+        snapshot = synced_snapshot(CACHE_WAIT_SECONDS)
+        published = [f"{ns}/{name}" for ns, name in targets
+                     if (model := snapshot.get(ns, name)) and ModelRow(model).published]
         return render(request, "models_ui/delete_selected.html",
-                      {"targets": targets, "keys": keys, "next": back})
+                      {"targets": targets, "keys": keys, "next": back, "published": published})
     deleted = 0
     for namespace, name in targets:
         try:

@@ -135,6 +135,8 @@ def test_bulk_delete_asks_then_deletes_every_selected_model(
         page: Page, kmm_url: str, admin: kube.Caller, namespace: str) -> None:
     for name in ("bulk-a", "bulk-b", "bulk-keep"):
         kube.create_model(admin, make_model(namespace, name))
+    kube.patch_model(admin, namespace, "bulk-a",
+                     {"metadata": {"annotations": {"openrouter.kmm.io/publish": "true"}}})
     page.goto(f"{kmm_url}/?namespace={namespace}")
     page.get_by_label(f"Select bulk-a in {namespace}").check()
     page.get_by_label(f"Select bulk-b in {namespace}").check()
@@ -142,6 +144,8 @@ def test_bulk_delete_asks_then_deletes_every_selected_model(
 
     expect(page.get_by_role("heading", name="Delete 2 models?")).to_be_visible()
     expect(page.locator(".delete-list li")).to_have_count(2)
+    expect(page.locator(".delete-list li").filter(has_text="bulk-a")).to_contain_text("Public")
+    expect(page.get_by_text("1 of them is published")).to_be_visible()
     page.get_by_role("button", name="Yes, delete 2 models").click()
 
     expect(page.locator(".toast")).to_contain_text("Deleted 2 models.")
