@@ -32,7 +32,7 @@ from models_ui.data import (
     visible_models,
     visible_namespaces,
 )
-from models_ui.forms import FIELDSETS, ModelForm
+from models_ui.forms import FIELDSETS, SCALAR_PATHS, ModelForm
 from models_ui.presenters import ModelRow, to_yaml
 from models_ui.rows import ROW_KINDS
 from models_ui.yaml_form import YamlForm
@@ -42,6 +42,7 @@ from modelspec.listing import (
     listing_entries,
     validate_listing,
 )
+from modelspec.schema import node_at
 from modelspec.validation import FieldError
 
 Obj = dict[str, Any]
@@ -382,9 +383,14 @@ def _fieldset_views(form: ModelForm) -> list[tuple[Any, bool, bool]]:
 
 
 def _holds_something(form: ModelForm, fieldset: Any) -> bool:
+    """Whether a fieldset holds an error, or a value other than the schema's default (the
+    API server writes defaults into every model: they do not make a section worth opening)."""
     for name in fieldset.fields:
         field = form[name]
-        if field.errors or field.value() not in (None, "", [], False):
+        if field.errors:
+            return True
+        value = field.value()
+        if value not in (None, "", [], False) and str(value) != str(_default(name)):
             return True
     for prefix in fieldset.rows:
         rows = form.formsets[prefix]
@@ -395,6 +401,13 @@ def _holds_something(form: ModelForm, fieldset: Any) -> bool:
         if not rows.is_bound and rows.initial:
             return True
     return False
+
+
+def _default(field: str) -> Any:
+    path = field.replace("__", ".")
+    if path not in SCALAR_PATHS:
+        return None
+    return node_at(path).default
 
 
 def _render_form(request: HttpRequest, form: ModelForm | YamlForm, *, original: Obj | None = None,

@@ -308,10 +308,13 @@ def test_the_add_form_folds_what_most_models_leave_empty(page: Page, kmm_url: st
 
     seed_samples(admin, namespace)
     page.goto(f"{kmm_url}/models/{namespace}/{DOTTED[0]}/change/")
-    for opened in ("server", "adapters", "listing"):  # they hold values
+    for opened in ("server", "adapters", "listing", "load-balancing"):  # they hold values
         expect(page.locator(f"details#fieldset-{opened}")).to_have_attribute("open", "")
     expect(page.locator("details#fieldset-files")).not_to_have_attribute("open", "")
     expect(page.get_by_label("Prompt price (USD per 1M tokens)")).to_have_value("0.02")
+    page.goto(f"{kmm_url}/models/{namespace}/gemma2-2b-cpu/change/")
+    # The API server wrote loadBalancing's defaults into the model: they do not count.
+    expect(page.locator("details#fieldset-load-balancing")).not_to_have_attribute("open", "")
 
 
 def test_the_detail_page_shows_what_is_set(page: Page, kmm_url: str, admin: kube.Caller,
