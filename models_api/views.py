@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -32,15 +32,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import kube
-from kube.cache import Snapshot, synced_snapshot, wait_for_write
+from kube.cache import synced_snapshot, wait_for_write
 from models_api.serializers import (
     ErrorSerializer,
     ModelListSerializer,
     ModelSerializer,
     NamespaceListSerializer,
 )
-from modelspec import schema
-from modelspec.validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError
+from models_api.streaming import model_list
+from modelspec import names, schema
+from modelspec.errors import FieldError
 
 Obj = dict[str, Any]
 SYNC_WAIT_SECONDS = 5.0
@@ -56,11 +57,16 @@ FILTERS = [
                      description="Only models with all these features."),
 ]
 NAMESPACE = OpenApiParameter(
-    "namespace", str, OpenApiParameter.PATH, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+    "namespace", str, OpenApiParameter.PATH, pattern=names.NAMESPACE_PATTERN,
     examples=[OpenApiExample("default", value="default")])
 NAME = OpenApiParameter(
-    "name", str, OpenApiParameter.PATH, pattern=r"^[a-z0-9]([-a-z0-9.]{0,38}[a-z0-9])?$",
+    "name", str, OpenApiParameter.PATH, pattern=names.MODEL_NAME_PATTERN,
     examples=[OpenApiExample("a model", value="llama-3-8b")])
+PAGING = [
+    OpenApiParameter("limit", int, description="At most this many models; "
+                     "metadata.continue then names the next page."),
+    OpenApiParameter("continue", str, description="metadata.continue of the previous page."),
+]
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
@@ -88,9 +94,9 @@ class KubeView(APIView):
 
 def _check_path(namespace: str, name: str | None = None) -> None:
     """Names Kubernetes cannot hold are 404s here, before they reach a URL."""
-    if not DNS1123_LABEL.match(namespace) or len(namespace) > 63:
+    if names.namespace_problem(namespace):
         raise kube.NotFound(f"There is no namespace {namespace!r}: not a valid namespace name.")
-    if name is not None and (not DNS1123_SUBDOMAIN.match(name) or len(name) > 253):
+    if name is not None and names.model_name_problem(name):
         raise kube.NotFound(f"There is no model {name!r}: not a valid model name.")
 
 
@@ -108,11 +114,6 @@ def _filtered(request: Request, models: Any) -> list[Obj]:
     return [m for m in models
             if (not engines or (m.get("spec") or {}).get("engine") in engines)
             and all(f in ((m.get("spec") or {}).get("features") or []) for f in features)]
-
-
-def _model_list(snapshot: Snapshot, items: list[Obj]) -> Obj:
-    return {"apiVersion": schema.API_VERSION, "kind": f"{schema.KIND}List",
-            "metadata": {"resourceVersion": snapshot.resource_version}, "items": items}
 
 
 def _validated(body: Any, old: Obj | None = None) -> Obj:
@@ -141,13 +142,13 @@ class AllModelList(KubeView):
 
     @extend_schema(
         operation_id="listAllModels", summary="Models in every namespace you may list",
-        parameters=FILTERS,
+        parameters=FILTERS + PAGING,
         responses={200: ModelListSerializer, **ERRORS})
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponseBase:
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
-        allowed = set(kube.listable_namespaces(self.caller(), snapshot.by_namespace))
-        models = [m for m in snapshot.models if m["metadata"].get("namespace") in allowed]
-        return Response(_model_list(snapshot, _filtered(request, models)))
+        allowed = kube.listable_namespaces(self.caller(), snapshot.by_namespace)
+        models = [m for ns in allowed for m in snapshot.in_namespace(ns)]
+        return model_list(request, snapshot.resource_version, _filtered(request, models))
 
 
 @extend_schema_view(get=extend_schema(parameters=[NAMESPACE]),
@@ -156,14 +157,14 @@ class NamespaceModelList(KubeView):
     """Models of one namespace: list them, or create one."""
 
     @extend_schema(
-        operation_id="listModels", summary="Models in a namespace", parameters=FILTERS,
+        operation_id="listModels", summary="Models in a namespace", parameters=FILTERS + PAGING,
         responses={200: ModelListSerializer, **ERRORS})
-    def get(self, request: Request, namespace: str) -> Response:
+    def get(self, request: Request, namespace: str) -> HttpResponseBase:
         _check_path(namespace)
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
         kube.require_list(self.caller(), namespace)
         models = _filtered(request, snapshot.in_namespace(namespace))
-        return Response(_model_list(snapshot, models))
+        return model_list(request, snapshot.resource_version, models)
 
     @extend_schema(
         operation_id="createModel", summary="Create a model", request=ModelSerializer,

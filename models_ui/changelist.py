@@ -19,17 +19,36 @@ from modelspec.schema import ENGINES, FEATURES
 
 PER_PAGE = 50
 
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of the change list: its title, how it sorts (None: it does not), and
+    the cell the template renders for it (includes/cell.html, by key)."""
+
+    key: str
+    title: str
+    sort: Callable[[ModelRow], Any] | None = None
+
+
+# The columns in display order; the template loops over them for headers and cells
+# (includes/cell.html). State sits next to Name, so it is in view at 1024 px.
+COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("name", "Name", lambda r: (r.name, r.namespace)),
+    ColumnSpec("state", "State"),
+    ColumnSpec("engine", "Engine", lambda r: (r.engine, r.name)),
+    ColumnSpec("profile", "Resource profile", lambda r: (r.resource_profile, r.name)),
+    ColumnSpec("replicas", "Replicas", lambda r: (r.ready_replicas, r.all_replicas, r.name)),
+    ColumnSpec("published", "Published", lambda r: (not r.published, r.name)),
+    ColumnSpec("age", "Age", lambda r: (r.created_sort_key, r.name)),
+)
+# Sorts without a column of their own: namespace and URL show under each name (their sort
+# links sit in the Name header), features under the engine, the cache under the state.
+FOLDED_SORTS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("namespace", "namespace", lambda r: (r.namespace, r.name)),
+    ColumnSpec("url", "URL", lambda r: (r.url, r.name)),
+    ColumnSpec("cache", "cache", lambda r: (r.cache_loaded is True, r.name)),
+)
 SORTS: dict[str, tuple[str, Callable[[ModelRow], Any]]] = {
-    "name": ("Name", lambda r: (r.name, r.namespace)),
-    "namespace": ("Namespace", lambda r: (r.namespace, r.name)),
-    "engine": ("Engine", lambda r: (r.engine, r.name)),
-    "url": ("URL", lambda r: (r.url, r.name)),
-    "profile": ("Resource profile", lambda r: (r.resource_profile, r.name)),
-    "replicas": ("Replicas", lambda r: (r.ready_replicas, r.all_replicas, r.name)),
-    "cache": ("Cache", lambda r: (r.cache_loaded is True, r.name)),
-    "published": ("Published", lambda r: (not r.published, r.name)),
-    "age": ("Age", lambda r: (r.created_sort_key, r.name)),
-}
+    c.key: (c.title, c.sort) for c in (*COLUMNS, *FOLDED_SORTS) if c.sort is not None}
 
 FILTERS: dict[str, tuple[str, Callable[[ModelRow, str], bool]]] = {
     "engine": ("Engine", lambda r, v: r.engine == v),
@@ -60,7 +79,7 @@ class Column:
     key: str
     title: str
     sorted: str  # "", "asc" or "desc"
-    url: str
+    url: str  # "" when the column does not sort
 
 
 class ChangeList:
@@ -111,22 +130,24 @@ class ChangeList:
         return f"{self.path}?{encoded}" if encoded else self.path or "?"
 
     @property
-    def column(self) -> dict[str, Column]:
-        """The sortable columns by key, for the template to place each where it reads best."""
-        return {column.key: column for column in self.columns}
+    def folded_sorts(self) -> dict[str, Column]:
+        """Sort links of the folded sorts (namespace, URL, cache) by key."""
+        return {spec.key: self._column(spec) for spec in FOLDED_SORTS}
 
     @property
     def columns(self) -> list[Column]:
+        return [self._column(spec) for spec in COLUMNS]
+
+    def _column(self, spec: ColumnSpec) -> Column:
+        if spec.sort is None:
+            return Column(spec.key, spec.title, "", "")
         current, descending = self.order.lstrip("-"), self.order.startswith("-")
-        columns = []
-        for key, (title, _) in SORTS.items():
-            if key == current:
-                state = "desc" if descending else "asc"
-                target = key if descending else f"-{key}"
-            else:
-                state, target = "", key
-            columns.append(Column(key, title, state, self.url(o=target)))
-        return columns
+        if spec.key == current:
+            state = "desc" if descending else "asc"
+            target = spec.key if descending else f"-{spec.key}"
+        else:
+            state, target = "", spec.key
+        return Column(spec.key, spec.title, state, self.url(o=target))
 
     @property
     def facets(self) -> list[Facet]:

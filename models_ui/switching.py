@@ -14,9 +14,8 @@ from typing import Any
 import yaml
 from django import forms
 
-from models_ui.forms import ModelForm
+from models_ui.forms import ModelEditForm
 from models_ui.yaml_form import YamlForm
-from modelspec.schema import SPEC
 
 Obj = dict[str, Any]
 
@@ -29,7 +28,7 @@ def _keep_raw_values(form: forms.Form) -> None:
             form.cleaned_data[name] = form[name].value()
 
 
-def draft_from_form(form: ModelForm) -> Obj:
+def draft_from_form(form: ModelEditForm) -> Obj:
     """The object the bound form's unsaved values describe (no rule is checked here)."""
     _keep_raw_values(form)
     for formset in form.formsets.values():
@@ -38,11 +37,12 @@ def draft_from_form(form: ModelForm) -> Obj:
     return form.to_object()
 
 
-def to_yaml_tab(form: ModelForm, *, base: Obj | None, namespace: str) -> YamlForm:
-    return YamlForm(base=base, namespace=namespace, start=draft_from_form(form))
+def to_yaml_tab(form: ModelEditForm, *, base: Obj | None, namespace: str) -> YamlForm:
+    return YamlForm(base=base, namespace=namespace, model=form.model,
+                    start=draft_from_form(form))
 
 
-def to_form_tab(form: YamlForm, *, base: Obj | None, namespace: str) -> ModelForm | None:
+def to_form_tab(form: YamlForm, *, base: Obj | None, namespace: str) -> ModelEditForm | None:
     """The form tab showing the YAML's values, or None (and an error on the YAML field)
     when the form could not show them all."""
     text = str(form.data.get("text", ""))
@@ -52,7 +52,7 @@ def to_form_tab(form: YamlForm, *, base: Obj | None, namespace: str) -> ModelFor
     except yaml.YAMLError as exc:
         form.add_error("text", f"The YAML cannot be read, so the form cannot show it: {exc}")
         return None
-    problem = _unshowable(draft, base)
+    problem = _unshowable(draft, base, form.model.child("spec").properties)
     if problem:
         form.add_error("text", f"{problem} Keep editing here, or fix it before switching; "
                                "nothing was lost.")
@@ -62,21 +62,21 @@ def to_form_tab(form: YamlForm, *, base: Obj | None, namespace: str) -> ModelFor
     metadata.setdefault("name", "")
     metadata.setdefault("namespace", namespace)
     try:
-        return ModelForm(base=base, namespace=namespace, start=draft)
+        return ModelEditForm(base=base, namespace=namespace, model=form.model, start=draft)
     except (TypeError, ValueError, AttributeError, KeyError):
         form.add_error("text", "The form cannot show this YAML (a value has the wrong type). "
                                "Keep editing here, or fix it before switching.")
         return None
 
 
-def _unshowable(draft: Any, base: Obj | None) -> str:
+def _unshowable(draft: Any, base: Obj | None, known: Any) -> str:
     if not isinstance(draft, dict):
         return "The YAML is not a Model (a mapping), so the form cannot show it."
     if not isinstance(draft.get("metadata", {}), dict) or not isinstance(draft.get("spec", {}),
                                                                           dict):
         return "metadata and spec must be mappings for the form to show them."
     spec, stored = draft.get("spec") or {}, ((base or {}).get("spec") or {})
-    unknown = sorted(key for key in spec if key not in SPEC.properties
+    unknown = sorted(key for key in spec if key not in known
                      and spec[key] != stored.get(key))
     if unknown:
         return ("The form has no field for " + ", ".join(f"spec.{key}" for key in unknown)

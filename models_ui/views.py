@@ -12,6 +12,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+import yaml
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -25,6 +26,7 @@ import kube
 from kube.cache import synced_snapshot, wait_for_write
 from models_ui import editing, switching
 from models_ui.changelist import ChangeList
+from models_ui.cluster_schema import cluster_model
 from models_ui.data import (
     CACHE_WAIT_SECONDS,
     Rights,
@@ -32,18 +34,17 @@ from models_ui.data import (
     visible_models,
     visible_namespaces,
 )
-from models_ui.forms import FIELDSETS, SCALAR_PATHS, ModelForm
+from models_ui.forms import FIELDSETS, ROW_KINDS, ModelEditForm
 from models_ui.presenters import ModelRow, to_yaml
-from models_ui.rows import ROW_KINDS
 from models_ui.yaml_form import YamlForm
+from modelspec.errors import FieldError
 from modelspec.listing import (
     PUBLISH_ANNOTATION,
     is_published,
     listing_entries,
     validate_listing,
 )
-from modelspec.schema import node_at
-from modelspec.validation import FieldError
+from modelspec.schema import SECTIONS, node_at
 
 Obj = dict[str, Any]
 
@@ -182,18 +183,26 @@ def detail_fieldsets(model: Obj) -> list[tuple[str, list[tuple[str, str, Any]]]]
     """The form's fieldsets with each field's current value, for the read-only page.
 
     Each item is (label, kind, value); kind tells the template how to show it:
-    "empty", "bool", "tags" (a list of strings), "rows" (a list of dicts) or "text".
+    "empty", "bool", "tags" (a list of strings), "rows" (a list of dicts), "yaml" or "text".
+    Spec fields kmm's schema does not know come last, as YAML, under "Other fields".
     """
-    form = ModelForm(base=model)
+    schema = cluster_model()
+    form = ModelEditForm(base=model, model=schema)
     groups = []
-    for fieldset in FIELDSETS:
+    for fieldset in form.fieldsets:
         items = [(str(form.fields[name].label), *_display(form.initial.get(name)))
                  for name in fieldset.fields]
-        items += [(ROW_KINDS[prefix].title, *_display_rows(prefix, form.initial_rows(prefix)))
+        items += [(form.row_kinds[prefix].title,
+                   *_display_rows(prefix, form.initial_rows(prefix)))
                   for prefix in fieldset.rows]
         shown = [item for item in items if item[1] != "empty"]  # unset fields take defaults
         if shown:
             groups.append((fieldset.title, shown))
+    known = schema.child("spec").properties
+    other = {k: v for k, v in (model.get("spec") or {}).items() if k not in known}
+    if other:
+        title = next(s.title for s in SECTIONS if s.slug == "other")
+        groups.append((title, [(key, "yaml", to_yaml_value(value)) for key, value in other.items()]))
     return groups
 
 
@@ -206,6 +215,12 @@ def _display_rows(prefix: str, rows: list[dict[str, Any]]) -> tuple[str, Any]:
     if prefix == "labels" and rows:
         return "tags", [f"{row['key']}={row['value']}" for row in rows]
     return _display(rows)
+
+
+def to_yaml_value(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, sort_keys=False, default_flow_style=False).strip()
+    return str(value)
 
 
 def _display(value: Any) -> tuple[str, Any]:
@@ -239,8 +254,9 @@ def model_add(request: HttpRequest) -> HttpResponse:
     namespace = request.GET.get("namespace", "")
     yaml_mode = request.GET.get("mode") == "yaml"
     data = request.POST if request.method == "POST" else None
-    form: ModelForm | YamlForm = (YamlForm(data, namespace=namespace) if yaml_mode
-                                  else ModelForm(data, namespace=namespace))
+    model = cluster_model()
+    form: ModelEditForm | YamlForm = (YamlForm(data, namespace=namespace, model=model) if yaml_mode
+                                      else ModelEditForm(data, namespace=namespace, model=model))
     if request.method == "POST" and request.POST.get("_switch"):
         return _switch_tab(request, form, base=None, namespace=namespace)
     if request.method == "POST" and form.is_valid():
@@ -261,21 +277,22 @@ def model_add(request: HttpRequest) -> HttpResponse:
     return _render_form(request, form, status=400 if form.is_bound else 200)
 
 
-def _namespace_refused(form: ModelForm | YamlForm, exc: kube.KubeError, namespace: str) -> None:
+def _namespace_refused(form: ModelEditForm | YamlForm, exc: kube.KubeError,
+                       namespace: str) -> None:
     """Creating in a namespace that does not exist (a typo) or that the caller may not
     write to is an error on the namespace, with the form kept."""
     if isinstance(exc, kube.NotFound):
         message = f"There is no namespace “{namespace}”."
     else:
         message = f"You may not create models in namespace “{namespace}” (or it does not exist)."
-    if isinstance(form, ModelForm):
+    if isinstance(form, ModelEditForm):
         form.add_error("namespace", message)
     else:
         form.add_api_errors([FieldError("metadata.namespace", message)])
 
 
-def _already_exists(form: ModelForm | YamlForm, exc: kube.AlreadyExists) -> None:
-    if isinstance(form, ModelForm):
+def _already_exists(form: ModelEditForm | YamlForm, exc: kube.AlreadyExists) -> None:
+    if isinstance(form, ModelEditForm):
         form.add_error("name", exc.message)
     else:
         form.add_api_errors([FieldError("metadata.name", exc.message)])
@@ -290,7 +307,8 @@ def model_change(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             current = kube.get_model(caller, namespace, name)
         except kube.NotFound:
             return _missing(request, namespace, name)
-        form: ModelForm | YamlForm = YamlForm(base=current) if yaml_mode else ModelForm(base=current)
+        form: ModelEditForm | YamlForm = (YamlForm(base=current, model=cluster_model()) if yaml_mode
+                                          else ModelEditForm(base=current, model=cluster_model()))
         return _render_form(request, form, original=current)
 
     original = editing.open_original(request.POST.get("original", ""))
@@ -298,8 +316,8 @@ def model_change(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             or original["metadata"].get("namespace") != namespace:
         messages.error(request, "The form was damaged or expired; here is the model as it is now.")
         return redirect("models_ui:change", namespace, name)
-    form = YamlForm(request.POST, base=original) if yaml_mode else ModelForm(request.POST,
-                                                                            base=original)
+    form = (YamlForm(request.POST, base=original, model=cluster_model()) if yaml_mode
+            else ModelEditForm(request.POST, base=original, model=cluster_model()))
     if request.POST.get("_switch"):
         return _switch_tab(request, form, base=original, namespace=namespace)
     if not form.is_valid():
@@ -337,12 +355,12 @@ def model_reapply(request: HttpRequest, namespace: str, name: str) -> HttpRespon
     return _saved(request, saved, "changed")
 
 
-def _switch_tab(request: HttpRequest, form: ModelForm | YamlForm, *, base: Obj | None,
+def _switch_tab(request: HttpRequest, form: ModelEditForm | YamlForm, *, base: Obj | None,
                 namespace: str) -> HttpResponse:
     """The other tab, showing the unsaved values of this one (or this one, saying why not)."""
     wanted = request.POST.get("_switch")
-    switched: ModelForm | YamlForm | None = form
-    if wanted == "yaml" and isinstance(form, ModelForm):
+    switched: ModelEditForm | YamlForm | None = form
+    if wanted == "yaml" and isinstance(form, ModelEditForm):
         switched = switching.to_yaml_tab(form, base=base, namespace=namespace)
     elif wanted == "form" and isinstance(form, YamlForm):
         switched = switching.to_form_tab(form, base=base, namespace=namespace)
@@ -373,16 +391,16 @@ FIELD_NOTES = {
 }
 
 
-def _fieldset_views(form: ModelForm) -> list[tuple[Any, bool, bool]]:
+def _fieldset_views(form: ModelEditForm) -> list[tuple[Any, bool, bool]]:
     """(fieldset, collapsible, open) for the form template."""
     views = []
-    for fieldset in FIELDSETS:
+    for fieldset in form.fieldsets:
         collapsible = fieldset.slug in COLLAPSIBLE
         views.append((fieldset, collapsible, collapsible and _holds_something(form, fieldset)))
     return views
 
 
-def _holds_something(form: ModelForm, fieldset: Any) -> bool:
+def _holds_something(form: ModelEditForm, fieldset: Any) -> bool:
     """Whether a fieldset holds an error, or a value other than the schema's default (the
     API server writes defaults into every model: they do not make a section worth opening)."""
     for name in fieldset.fields:
@@ -405,12 +423,14 @@ def _holds_something(form: ModelForm, fieldset: Any) -> bool:
 
 def _default(field: str) -> Any:
     path = field.replace("__", ".")
-    if path not in SCALAR_PATHS:
+    try:
+        return node_at(path).default
+    except (KeyError, ValueError, AttributeError):
         return None
-    return node_at(path).default
 
 
-def _render_form(request: HttpRequest, form: ModelForm | YamlForm, *, original: Obj | None = None,
+def _render_form(request: HttpRequest, form: ModelEditForm | YamlForm, *,
+                 original: Obj | None = None,
                  conflict: editing.ConflictView | None = None, status: int = 200) -> HttpResponse:
     yaml_mode = isinstance(form, YamlForm)
     namespace_param = request.GET.get("namespace", "")
@@ -421,22 +441,22 @@ def _render_form(request: HttpRequest, form: ModelForm | YamlForm, *, original: 
         "form": form,
         "form_action": action,
         "yaml_mode": yaml_mode,
-        "fieldsets": FIELDSETS,
-        "fieldset_views": _fieldset_views(form) if isinstance(form, ModelForm) else [],
+        "fieldsets": form.fieldsets if isinstance(form, ModelEditForm) else FIELDSETS,
+        "fieldset_views": _fieldset_views(form) if isinstance(form, ModelEditForm) else [],
         "field_notes": FIELD_NOTES,
-        "row_kinds": ROW_KINDS,
+        "row_kinds": form.row_kinds if isinstance(form, ModelEditForm) else ROW_KINDS,
         "original": original,
         "original_token": editing.seal_original(original) if original else "",
         "conflict": conflict,
         "namespaces": _namespaces(request),
         "namespace_param": namespace_param,
     }
-    if isinstance(form, ModelForm) and form.base is None:
+    if isinstance(form, ModelEditForm) and form.base is None:
         _offer_namespaces(form, creatable_namespaces(_caller(request)))
     return render(request, "models_ui/model_form.html", context, status=status)
 
 
-def _offer_namespaces(form: ModelForm, choices: list[str] | None) -> None:
+def _offer_namespaces(form: ModelEditForm, choices: list[str] | None) -> None:
     """The namespace as a choice of those the caller may create in, when they can be listed;
     a value typed elsewhere (the YAML tab) stays selected so its error shows on it."""
     if not choices:
