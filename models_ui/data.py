@@ -8,6 +8,7 @@ every write go to the API server with the caller's own identity.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +23,13 @@ CACHE_WAIT_SECONDS = 5.0
 
 def _known_namespaces() -> tuple[str, ...]:
     """The cache's namespaces. "Synced" covers the models only, and right after a start the
-    namespace watch's first list can trail theirs: wait for it too (briefly)."""
+    namespace watch's first list can trail theirs: the first pages wait for it (briefly)."""
     cache = model_cache()
-    if cache.namespaces is None and cache.namespace_watch.synced.wait(CACHE_WAIT_SECONDS):
-        with cache.guard:  # its list sets `synced` and then publishes, holding the guard
-            pass
+    watch = cache.namespace_watch
+    if cache.namespaces is None and not watch.synced.is_set() \
+            and watch.synced.wait(CACHE_WAIT_SECONDS):
+        listed_at = time.time()
+        cache.wait_until(lambda snapshot: snapshot.built_at >= listed_at, CACHE_WAIT_SECONDS)
     return synced_snapshot(CACHE_WAIT_SECONDS).namespaces
 
 
