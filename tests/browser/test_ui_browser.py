@@ -88,7 +88,9 @@ def test_every_error_arrives_in_one_round_with_linked_summary(
     page.get_by_role("combobox", name="Engine").select_option("OLlama")
     page.get_by_label("Min replicas").fill("3")
     page.get_by_label("Max replicas").fill("1")
+    page.locator("#fieldset-listing > summary").click()  # folded until opened
     page.get_by_label("Context length (tokens)").fill("128k")
+    page.locator("#fieldset-adapters > summary").click()
     page.get_by_role("button", name="Add adapter").click()
     page.locator("#id_adapters-0-name").fill("sql")
     page.locator("#id_adapters-0-url").fill("hf://org/sql-lora")
