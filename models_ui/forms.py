@@ -134,14 +134,7 @@ def listing_formfield(spec: ListingField) -> forms.Field:
         return PerMillionPriceField(validators=[_parsed_by(spec)], **common)
     widget = forms.Textarea(attrs={"rows": 3}) if spec.kind in ("textarea", "json") \
         else forms.TextInput
-
-    def parse(raw: str) -> None:
-        try:
-            spec.parse(raw)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
-
-    return forms.CharField(widget=widget, validators=[parse], **common)
+    return forms.CharField(widget=widget, validators=[_parsed_by(spec)], **common)
 
 
 # Listing prices per token: the form takes them per million tokens, as people quote them.
@@ -150,6 +143,8 @@ MILLION = Decimal(1_000_000)
 
 
 def _parsed_by(spec: ListingField) -> Any:
+    """A validator from a listing field's `parse` (its ValueError, as the field's error)."""
+
     def parse(raw: str) -> None:
         try:
             spec.parse(raw)
