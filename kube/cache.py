@@ -198,6 +198,7 @@ class Watcher:
         self.response: Any = None
         self.generation = -1  # the cluster's configuration generation of resource_version
         self.watch_deadline = 0.0  # time.monotonic() past which this watch should have ended
+        self.interrupted = False  # the current watch was dropped on purpose
         self.thread = threading.Thread(target=self._run, name=f"kmm-watch-{resource}",
                                        daemon=True)
 
@@ -302,6 +303,7 @@ class Watcher:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise unavailable(caller, exc) from None
         self.response = response
+        self.interrupted = False
         self.watch_deadline = time.monotonic() + timeout + SILENCE_SECONDS
         try:
             if self.stopping.is_set():
@@ -310,7 +312,8 @@ class Watcher:
             for line in _lines(response):
                 self.handle(json.loads(line))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            if not self.stopping.is_set():
+            # Dropped on purpose (stop, restart_watch, the monitor): not the server's doing.
+            if not (self.stopping.is_set() or self.interrupted):
                 raise unavailable(caller, exc) from None
         finally:
             self.response = None
@@ -342,6 +345,7 @@ class Watcher:
         """Drop the current watch connection; the loop reconnects."""
         response = self.response
         if response is not None:
+            self.interrupted = True
             with contextlib.suppress(ValueError, RuntimeError, OSError, AttributeError):
                 response.shutdown()
 
