@@ -74,7 +74,8 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // Warn, as it is typed, when the URL's scheme does not fit the engine: only OLlama pulls
-// ollama:// models, and OLlama cannot load hf://, s3://, gs:// or oss:// (pvc:// suits all).
+// ollama:// models, and OLlama cannot load hf://, s3://, gs:// or oss:// (pvc:// and oci://
+// suit every engine).
 function checkUrlAgainstEngine() {
   const warning = document.getElementById("url-engine-warning");
   const url = document.getElementById("id_url");
@@ -82,7 +83,7 @@ function checkUrlAgainstEngine() {
   if (!warning || !url || !engine) return;
   const scheme = (url.value.match(/^([a-z0-9]+):\/\//) || [])[1];
   let message = "";
-  if (scheme && scheme !== "pvc" && engine.value) {
+  if (scheme && scheme !== "pvc" && scheme !== "oci" && engine.value) {
     if (engine.value === "OLlama" && scheme !== "ollama") {
       message = `OLlama pulls models from an Ollama registry: use an ollama:// URL (or pvc://), or pick VLLM, Infinity or FasterWhisper for ${scheme}:// models.`;
     } else if (engine.value !== "OLlama" && scheme === "ollama") {
