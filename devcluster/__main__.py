@@ -68,6 +68,11 @@ def serve(args: argparse.Namespace) -> int:
     address = f"127.0.0.1:{args.port}"
     env = dict(os.environ)
     if cluster_configured():
+        # Serve what the image serves: collected, hashed static files (the manifest storage
+        # of a non-debug kmm answers 500 without them). CSS edits need a restart here.
+        collected = subprocess.call([*manage, "collectstatic", "--noinput", "-v0"], env=env)
+        if collected != 0:
+            return collected
         return subprocess.call([*manage, "runserver", address], env=env)
     controlplane.log("no cluster configured: starting a local control plane with sample models")
     with controlplane.start(Path(args.kubeconfig), seed=True, fleet=fleet.enabled()) as plane:

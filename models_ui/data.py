@@ -8,25 +8,51 @@ every write go to the API server with the caller's own identity.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
 import kube
-from kube.cache import synced_snapshot
+from kube.cache import model_cache, synced_snapshot
 
 Obj = dict[str, Any]
 CACHE_WAIT_SECONDS = 5.0
 
 
+def _known_namespaces() -> tuple[str, ...]:
+    """The cache's namespaces. "Synced" covers the models only, and right after a start the
+    namespace watch's first list can trail theirs: the first pages wait for it (briefly)."""
+    cache = model_cache()
+    watch = cache.namespace_watch
+    if cache.namespaces is None and not watch.synced.is_set() \
+            and watch.synced.wait(CACHE_WAIT_SECONDS):
+        listed_at = time.time()
+        cache.wait_until(lambda snapshot: snapshot.built_at >= listed_at, CACHE_WAIT_SECONDS)
+    return synced_snapshot(CACHE_WAIT_SECONDS).namespaces
+
+
 def visible_namespaces(caller: kube.Caller) -> list[str]:
     """Namespaces for the switcher: all, for those who may list them; otherwise the
     configured (KMM_NAMESPACES) or known namespaces in which the caller may list models."""
-    known = synced_snapshot(CACHE_WAIT_SECONDS).namespaces
+    known = _known_namespaces()
     if kube.allowed(caller, "list", resource="namespaces", group=""):
         return list(known)
     return kube.listable_namespaces(caller, settings.KMM_NAMESPACES or known)
+
+
+def creatable_namespaces(caller: kube.Caller) -> list[str] | None:
+    """Namespaces in which the caller may create models, for the add form's choice; None
+    when the caller may not list namespaces and none are configured (the form then takes
+    free text, checked when saved)."""
+    if not settings.KMM_NAMESPACES and not kube.allowed(caller, "list", resource="namespaces",
+                                                        group=""):
+        return None
+    candidates = visible_namespaces(caller)
+    if kube.allowed(caller, "create"):
+        return candidates
+    return [ns for ns in candidates if kube.allowed(caller, "create", ns)]
 
 
 def visible_models(caller: kube.Caller, namespace: str | None) -> tuple[list[Obj], int]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from modelspec.listing import is_published
 from modelspec.objects import SERVER_FIELDS, strip_server_fields
 
 READY, SCALING, SCALED_TO_ZERO, NOT_READY = "ready", "scaling", "scaled-to-zero", "not-ready"
@@ -34,6 +35,13 @@ class ModelRow:
     def key(self) -> str:
         """namespace/name: how the bulk action names a model."""
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def dom_id(self) -> str:
+        """namespace/name as a valid CSS identifier, for element ids used as selectors
+        (htmx looks preserved elements up by `#id`): names may hold dots, which a
+        selector reads as a class. Neither part may contain "_", so the mapping is one to one."""
+        return f"{self.namespace}__{self.name.replace('.', '_')}"
 
     @property
     def name(self) -> str:
@@ -129,6 +137,27 @@ class ModelRow:
     @property
     def state_label(self) -> str:
         return STATES[self.state]
+
+    @property
+    def state_reason(self) -> str:
+        """Why the state is what it is, in words (shown on hover)."""
+        desired = self.desired_replicas
+        reason = f"{self.ready_replicas} of {self.all_replicas} replicas ready"
+        if desired is not None:
+            reason += f"; {desired} wanted (spec.replicas)"
+        else:
+            reason += f"; KubeAI scales between {self.min_replicas or 0} and " \
+                      f"{self.max_replicas if self.max_replicas is not None else 'any number'}"
+        if self.cache_loaded is False:
+            reason += "; the model cache is still loading"
+        return reason
+
+    @cached_property
+    def published(self) -> bool:
+        """Whether /public/api/models lists this model under the configured publication mode."""
+        from django.conf import settings
+
+        return is_published(self.obj, settings.KMM_PUBLISH_MODE, settings.KMM_PUBLISH_NAMESPACES)
 
     @cached_property
     def created(self) -> datetime.datetime | None:
