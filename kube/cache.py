@@ -477,7 +477,8 @@ class ModelCache:
 
     @property
     def synced(self) -> bool:
-        return all(w.synced.is_set() for w in self.model_watchers)
+        """Every watch (models, and namespaces when watched) has listed once."""
+        return all(w.synced.is_set() for w in self.watchers)
 
     @property
     def connected(self) -> bool:
@@ -499,7 +500,7 @@ class ModelCache:
     def wait_synced(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         if not all(w.synced.wait(max(0.0, deadline - time.monotonic()))
-                   for w in self.model_watchers):
+                   for w in self.watchers):
             return False
         # The first snapshot follows the sync within a moment.
         return self.wait_until(lambda s: s.synced, max(0.0, deadline - time.monotonic()))

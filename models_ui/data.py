@@ -8,28 +8,19 @@ every write go to the API server with the caller's own identity.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
 import kube
-from kube.cache import model_cache, synced_snapshot
+from kube.cache import synced_snapshot
 
 Obj = dict[str, Any]
 CACHE_WAIT_SECONDS = 5.0
 
 
 def _known_namespaces() -> tuple[str, ...]:
-    """The cache's namespaces. "Synced" covers the models only, and right after a start the
-    namespace watch's first list can trail theirs: the first pages wait for it (briefly)."""
-    cache = model_cache()
-    watch = cache.namespace_watch
-    if cache.namespaces is None and not watch.synced.is_set() \
-            and watch.synced.wait(CACHE_WAIT_SECONDS):
-        listed_at = time.time()
-        cache.wait_until(lambda snapshot: snapshot.built_at >= listed_at, CACHE_WAIT_SECONDS)
     return synced_snapshot(CACHE_WAIT_SECONDS).namespaces
 
 
