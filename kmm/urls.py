@@ -11,5 +11,6 @@ urlpatterns = [
     path("signin/", auth_views.sign_in, name="signin"),
     path("signout/", auth_views.sign_out, name="signout"),
     path("api/", include("models_api.urls")),
+    path("console/", include("console.urls")),
     path("", include("models_ui.urls")),
 ]

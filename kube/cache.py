@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import urllib3
 from kubernetes import client
@@ -110,10 +110,20 @@ def _lines(response: Any) -> Iterator[bytes]:
         yield buffer
 
 
+class WatchOwner(Protocol):
+    """What a watcher needs from the cache it feeds (ModelCache, kube.watches.ResourceCache)."""
+
+    caller: Caller
+    stopping: threading.Event
+    guard: threading.Condition
+
+    def publish(self, changed: bool) -> None: ...
+
+
 class _Watcher:
     """List+watch of one resource, feeding its items to the cache."""
 
-    def __init__(self, cache: ModelCache, resource: str, list_fn: Callable[..., Any],
+    def __init__(self, cache: WatchOwner, resource: str, list_fn: Callable[..., Any],
                  args: tuple[Any, ...]):
         self.cache = cache
         self.resource = resource

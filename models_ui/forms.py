@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from console.profiles import cluster_profile_field, unknown_profile_message
 from models_ui.fields import field_name, formfield_for, help_text
 from models_ui.rows import ROW_KINDS, filled_rows
 from modelspec.listing import ANNOTATION_PREFIX, LISTING_FIELDS, ListingField, validate_listing
@@ -148,10 +149,12 @@ class ModelForm(forms.Form):
 
     resource_version = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = ""):
+    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = "",
+                 prefill: Obj | None = None):
         self.base = base
+        self.prefill = prefill  # an add form started from a preset or a clone
         self.is_edit = base is not None
-        super().__init__(data, initial=self._initial(base, namespace))
+        super().__init__(data, initial=self._initial(base or prefill, namespace))
         for path in SCALAR_PATHS:
             self.fields[field_name(path)] = formfield_for(path, required=path in REQUIRED_PATHS)
         for spec in LISTING_FIELDS:
@@ -160,6 +163,8 @@ class ModelForm(forms.Form):
         self.fields["resource_profile"].widget.attrs["list"] = "resource-profiles"
         self.fields[field_name("cacheProfile")].widget.attrs["list"] = "cache-profiles"
         self.fields["namespace"].widget.attrs["list"] = "namespaces"
+        self.cluster_profiles = cluster_profile_field(self.fields["resource_profile"],
+                                                      self.initial.get("resource_profile"))
         self.readonly_reasons: dict[str, str] = {}
         if base is not None:
             self._lock_immutable(base)
@@ -200,9 +205,10 @@ class ModelForm(forms.Form):
         return initial
 
     def initial_rows(self, prefix: str) -> list[dict[str, Any]]:
-        if self.base is None:
+        source = self.base or self.prefill
+        if source is None:
             return []
-        spec, metadata = self.base.get("spec") or {}, self.base.get("metadata") or {}
+        spec, metadata = source.get("spec") or {}, source.get("metadata") or {}
         if prefix == "args":
             return [{"value": a} for a in spec.get("args") or []]
         if prefix == "env":
@@ -257,6 +263,10 @@ class ModelForm(forms.Form):
         if ":" in (data.get("resource_profile") or ""):
             self.add_error("resource_profile", "Give the profile name only; the count has its own "
                                                "field.")
+        elif data.get("resource_profile") and self.cluster_profiles is not None \
+                and data["resource_profile"] not in self.cluster_profiles:
+            self.add_error("resource_profile", unknown_profile_message(
+                data["resource_profile"], self.cluster_profiles))
         return data
 
     def is_valid(self) -> bool:
@@ -410,7 +420,7 @@ class ModelForm(forms.Form):
             formset.total_error_count() for formset in self.formsets.values() if formset.is_bound)
 
     def resource_profile_suggestions(self) -> list[str]:
-        return list(settings.KMM_RESOURCE_PROFILES)
+        return self.cluster_profiles or list(settings.KMM_RESOURCE_PROFILES)
 
     def cache_profile_suggestions(self) -> list[str]:
         return list(settings.KMM_CACHE_PROFILES)
