@@ -11,8 +11,11 @@ import kube
 from console import prompt
 from console.diagnosis import diagnose
 from console.managed import managed_by
+from kube.cache import synced_snapshot
+from kube.models import _event_time
 from kube.watches import fleet
 from models_ui.presenters import SCALED_TO_ZERO, ModelRow
+from modelspec.schema import API_VERSION, KIND
 
 Obj = dict[str, Any]
 
@@ -72,3 +75,31 @@ def badge(caller: kube.Caller, model: Obj) -> tuple[str, str] | None:
 
 def managed_note(model: Obj) -> str | None:
     return managed_by(model)
+
+
+def polled_model(caller: kube.Caller, namespace: str, name: str) -> Obj:
+    """A model for a polling page: from the watch cache, when the caller may get it."""
+    if not kube.allowed(caller, "get", namespace):
+        raise kube.Forbidden(f"Forbidden: you may not get models.kubeai.org in namespace "
+                             f"{namespace!r}.", verb="get", resource="models.kubeai.org",
+                             namespace=namespace)
+    model = synced_snapshot().get(namespace, name)
+    if model is None:
+        raise kube.NotFound(f"Model {name!r} was not found in namespace {namespace!r}.")
+    return model
+
+
+def polled_model_events(caller: kube.Caller, namespace: str, name: str,
+                        limit: int = 20) -> list[Obj]:
+    """The model's events for a polling page, from the watch cache (as list_model_events
+    orders them); Forbidden when the caller may not list events there."""
+    if not kube.allowed(caller, "list", namespace, resource="events", group=""):
+        raise kube.Forbidden(f"Forbidden: you may not list events in namespace {namespace!r}.",
+                             verb="list", resource="events", namespace=namespace)
+    source = fleet()
+    if not source.model_events.wait_synced(2.0):
+        return kube.list_model_events(caller, namespace, name, limit=limit)
+    events = [e for e in source.model_events.lookup(namespace, KIND, name)
+              if (e.get("involvedObject") or {}).get("apiVersion", API_VERSION) == API_VERSION]
+    events.sort(key=_event_time, reverse=True)
+    return events[:limit]

@@ -19,7 +19,7 @@ import kube
 from console import prompt, transfer
 from console.catalog import CatalogError, find_preset, load_catalog
 from console.diagnosis import caller_fit
-from console.panel import panel_context, panel_etag
+from console.panel import panel_context, panel_etag, polled_model
 from kube.cache import model_cache, synced_snapshot, wait_for_write
 from kube.watches import fleet
 from kube.workloads import get_scale, scale_model
@@ -40,24 +40,15 @@ def _back(request: HttpRequest, default: str) -> str:
     return target if model_views.url_is_local(target) else default
 
 
-def _cached_model(caller: kube.Caller, namespace: str, name: str) -> Obj | None:
-    """The model from the watch cache when the caller may get models there (no API call
-    per poll); None when it is gone."""
-    if not kube.allowed(caller, "get", namespace):
-        raise kube.Forbidden(f"Forbidden: you may not get models.kubeai.org in namespace "
-                             f"{namespace!r}.", verb="get", resource="models.kubeai.org",
-                             namespace=namespace)
-    return synced_snapshot().get(namespace, name)
-
-
 # --- 1. why not ready -------------------------------------------------------------------
 
 @require_GET
 def panel(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """The why-not-ready panel, polled by the detail page (304 while nothing changed)."""
     caller = _caller(request)
-    model = _cached_model(caller, namespace, name)
-    if model is None:
+    try:
+        model = polled_model(caller, namespace, name)
+    except kube.NotFound:
         return HttpResponse(status=204)
     etag = panel_etag(caller, model)
     if request.headers.get("If-None-Match") == etag:

@@ -15,7 +15,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from console.profiles import cluster_profile_field, unknown_profile_message
+from console.profiles import cluster_profiles, unknown_profile_message
 from models_ui.fields import field_name, formfield_for, help_text
 from models_ui.rows import ROW_KINDS, filled_rows
 from modelspec.listing import ANNOTATION_PREFIX, LISTING_FIELDS, ListingField, validate_listing
@@ -163,8 +163,8 @@ class ModelForm(forms.Form):
         self.fields["resource_profile"].widget.attrs["list"] = "resource-profiles"
         self.fields[field_name("cacheProfile")].widget.attrs["list"] = "cache-profiles"
         self.fields["namespace"].widget.attrs["list"] = "namespaces"
-        self.cluster_profiles = cluster_profile_field(self.fields["resource_profile"],
-                                                      self.initial.get("resource_profile"))
+        # The profiles KubeAI's config defines: offered in the list, and the only ones accepted.
+        self.cluster_profiles = cluster_profiles()
         self.readonly_reasons: dict[str, str] = {}
         if base is not None:
             self._lock_immutable(base)
@@ -264,7 +264,9 @@ class ModelForm(forms.Form):
             self.add_error("resource_profile", "Give the profile name only; the count has its own "
                                                "field.")
         elif data.get("resource_profile") and self.cluster_profiles is not None \
-                and data["resource_profile"] not in self.cluster_profiles:
+                and data["resource_profile"] not in self.cluster_profiles \
+                and not (self.is_edit and data["resource_profile"] == self.initial.get(
+                    "resource_profile")):  # an edit may keep what is there
             self.add_error("resource_profile", unknown_profile_message(
                 data["resource_profile"], self.cluster_profiles))
         return data

@@ -73,8 +73,7 @@ def install_cluster_objects(admin: kube.Caller) -> int:
                        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                                        "message": "kubelet is posting ready status"}]},
         })
-    if not any(ns.metadata.name == CONFIG_NAMESPACE for ns in core.list_namespace().items):
-        kube.create_namespace(admin, CONFIG_NAMESPACE)
+    ensure_namespace(admin, CONFIG_NAMESPACE)
     body = {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": CONFIG_NAME, "namespace": CONFIG_NAMESPACE},
             "data": {"system.yaml": SYSTEM_YAML}}
@@ -89,6 +88,10 @@ def install_cluster_objects(admin: kube.Caller) -> int:
     assert eventually(lambda: len(caches.nodes.items()) == total
                       and caches.config_text() is not None, 10)
     return total
+
+
+def ensure_namespace(admin: kube.Caller, name: str) -> None:
+    kube.create_namespace(admin, name, exist_ok=True)
 
 
 def service_account(admin: kube.Caller, namespace: str) -> None:

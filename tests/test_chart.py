@@ -23,6 +23,7 @@ from tests.chartkit import (
     values_file,
 )
 from tests.conftest import kubectl
+from tests.consolekit import ensure_namespace
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -44,6 +45,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
 def variant(name: str, extra_namespace: str = "unused") -> dict[str, Any]:
     values = json.loads(json.dumps(VARIANTS[name]).replace("__extra__", extra_namespace))
     return values
+
+
+@pytest.fixture(autouse=True)
+def kubeai_namespace(request: pytest.FixtureRequest) -> None:
+    """KubeAI's namespace, where the chart reads KubeAI's config (kubeai.config's default)."""
+    if "admin" in request.fixturenames or "control_plane" in request.fixturenames:
+        ensure_namespace(request.getfixturevalue("admin"), "kubeai")
 
 
 def unique(prefix: str = "chart") -> str:
@@ -126,13 +134,14 @@ def test_the_public_ingress_is_separate_and_exposes_only_the_public_list() -> No
 def test_namespaced_rbac_makes_roles_in_the_listed_namespaces_only() -> None:
     objects = render("kmm-system", {"rbac": {"namespaces": ["team-a", "team-b"]}})
     roles = by_kind(objects, "Role")
-    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    # Plus the Role reading KubeAI's system ConfigMap, in KubeAI's namespace.
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["kubeai", "team-a", "team-b"]
     assert sorted(b["metadata"]["namespace"] for b in by_kind(objects, "RoleBinding")) == [
-        "team-a", "team-b"]
+        "kubeai", "team-a", "team-b"]
     cluster_resources = {r for rule in one(objects, "ClusterRole")["rules"]
                          for r in rule["resources"]}
     assert cluster_resources == {"selfsubjectreviews", "selfsubjectaccessreviews",
-                                 "selfsubjectrulesreviews"}
+                                 "selfsubjectrulesreviews", "nodes"}
     assert env_of(objects)["KMM_NAMESPACES"] == "team-a,team-b"
 
 
@@ -151,9 +160,10 @@ def test_rbac_grants_only_what_each_auth_mode_uses(mode: str, writes: bool,
     assert {v for g, r, v in granted if r == "events"} == {"list", "watch"}
     assert {v for g, r, v in granted if r in ("users", "groups")} == (
         {"impersonate"} if impersonates else set())
+    assert {v for g, r, v in granted if r in ("pods", "nodes")} == {"list", "watch"}
     assert {r for g, r, v in granted} <= {"models", "namespaces", "events", "users", "groups",
                                           "selfsubjectreviews", "selfsubjectaccessreviews",
-                                          "selfsubjectrulesreviews"}
+                                          "selfsubjectrulesreviews", "pods", "nodes"}
     assert "*" not in {x for triple in granted for x in triple}
 
 

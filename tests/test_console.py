@@ -63,7 +63,8 @@ def test_it_explains_an_unschedulable_model(admin: kube.Caller, namespace: str,
     assert verdict(page.content) == (f"Waiting for a node with 2 nvidia.com/gpu: 0 of {nodes} "
                                      "nodes fit")
     text = page.content.decode()
-    assert pod in text and "Unschedulable: 0/4 nodes are available" in text
+    assert pod in text
+    assert "Unschedulable: 0/4 nodes are available" in text
     assert "no node has 2 nvidia.com/gpu" in text  # the fit line
     assert "minReplicas is 1, but the nodes can hold only 0 replicas" in text
 
@@ -148,7 +149,8 @@ def test_it_scales_through_the_scale_subresource(admin: kube.Caller, namespace: 
         assert kube.get_model(admin, namespace, "llama-3.1-8b")["spec"]["replicas"] == expected
     client.post(url, {"op": "wake", "replicas": "3"})
     model = kube.get_model(admin, namespace, "llama-3.1-8b")
-    assert model["spec"]["replicas"] == 3 and model["spec"]["owner"] == "team-a"
+    assert model["spec"]["replicas"] == 3
+    assert model["spec"]["owner"] == "team-a"
     # The list's row action and the bulk action.
     client.post(url + "?op=zero", {"next": "/"})
     assert kube.get_model(admin, namespace, "llama-3.1-8b")["spec"]["replicas"] == 0
@@ -188,7 +190,8 @@ def test_the_catalog_shows_presets_with_fit_checks(nodes: int, namespace: str) -
         "fits on 2 nodes" in rows["llama-3.1-8b-instruct-l4"]
     assert "no node has 2 nvidia.com/gpu" in rows["llama-3.1-70b-instruct-h100"]
     searched = Client().get("/console/catalog/", {"q": "rerank"}).content.decode()
-    assert "bge-reranker-base-cpu" in searched and "qwen2.5" not in searched
+    assert "bge-reranker-base-cpu" in searched
+    assert "qwen2.5" not in searched
 
 
 def test_deploy_opens_the_add_form_prefilled_and_creates(admin: kube.Caller, namespace: str,
@@ -219,7 +222,8 @@ def test_the_form_offers_the_clusters_profiles_and_refuses_others(namespace: str
                                                                   nodes: int) -> None:
     client = Client()
     form = client.get("/add/", {"namespace": namespace}).content.decode()
-    assert '<option value="nvidia-gpu-l4">' in form and '<option value="cpu">' in form
+    assert '<option value="nvidia-gpu-l4">' in form
+    assert '<option value="cpu">' in form
     response = client.post(f"/add/?namespace={namespace}", {
         "name": "typo", "namespace": namespace, "url": "hf://o/m", "engine": "VLLM",
         "features": ["TextGeneration"], "resource_profile": "gpu-typo", "resource_count": "1",
@@ -243,7 +247,8 @@ def test_save_as_new_prefills_a_copy(admin: kube.Caller, namespace: str, nodes: 
     create(admin, namespace, "llama-3.1-8b", args=["--max-model-len=8192"],
            env={"A": "1"}, resourceProfile="cpu:1")
     form = Client().get(f"/console/models/{namespace}/llama-3.1-8b/clone/").context["form"]
-    assert form.initial["name"] == "llama-3.1-8b-copy" and not form.is_edit
+    assert form.initial["name"] == "llama-3.1-8b-copy"
+    assert not form.is_edit
     assert form.initial_rows("env") == [{"name": "A", "value": "1"}]
     assert form.initial.get("resource_version") in (None, "")
 

@@ -55,8 +55,9 @@ def test_the_fit_counts_nodes_by_selector_taints_and_allocatable() -> None:
     two_gpus = fit_check("nvidia-gpu-h100:2", CONFIG, CLUSTER)
     assert two_gpus.text == "no node has 2 nvidia.com/gpu"
     assert (two_gpus.fitting, two_gpus.nodes, two_gpus.requirement) == (0, 4, "2 nvidia.com/gpu")
-    assert fit_check("cpu:9", CONFIG, CLUSTER).text == "no node fits 9 cpu and 18Gi memory " \
-                                                       "(2 has 8 cpu, 2 taint nvidia.com/gpu=present:NoSchedule)"
+    assert fit_check("cpu:9", CONFIG, CLUSTER).text == (
+        "no node fits 9 cpu and 18Gi memory (2 has 8 cpu, 2 taint "
+        "nvidia.com/gpu=present:NoSchedule)")
 
 
 def test_the_fit_says_what_it_cannot_know() -> None:
@@ -155,7 +156,8 @@ def test_export_is_clean() -> None:
 
 def test_import_parsing_names_bad_documents() -> None:
     parsed = parse_documents("a: [\n", "ns")
-    assert parsed[0].action == "invalid" and "line" in parsed[0].errors[0]
+    assert parsed[0].action == "invalid"
+    assert "line" in parsed[0].errors[0]
     parsed = parse_documents(yaml.safe_dump_all([{"kind": "Secret", "apiVersion": "v1",
                                                   "metadata": {"name": "s"}}, "text"]), "ns")
     assert [p.errors[0][:14] for p in parsed] == ["Not a kubeai.o", "Not a mapping."]
