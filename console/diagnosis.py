@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kube
+from kube.cacheload import cache_load_job_name, cache_pvc_name, get_job, get_pvc
 from kube.fleetinfo import Fit, SystemConfig, fit_check, parse_system_config, split_profile
 from kube.watches import Fleet, fleet
-from kube.workloads import cache_load_job_name, cache_pvc_name, get_job, get_pvc
 from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, ModelRow
 
 Obj = dict[str, Any]

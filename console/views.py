@@ -21,8 +21,8 @@ from console.catalog import CatalogError, find_preset, load_catalog
 from console.diagnosis import caller_fit
 from console.panel import panel_context, panel_etag, polled_model
 from kube.cache import model_cache, synced_snapshot, wait_for_write
+from kube.scaling import get_scale, scale_model
 from kube.watches import fleet
-from kube.workloads import get_scale, scale_model
 from models_ui import views as model_views
 from models_ui.data import visible_namespaces
 from models_ui.forms import ModelForm

@@ -22,34 +22,39 @@ CONFIG_NAMESPACE, CONFIG_NAME = "kubeai", "kubeai-config"  # KMM_KUBEAI_CONFIG's
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
                   "effect": "NoSchedule"}
+# No kubelet runs these nodes: when the fleet's real kube-scheduler runs in the same
+# session, this taint keeps KubeAI's pods off them; the test profiles tolerate it.
+FAKE_TAINT = {"key": "kmm.test/no-kubelet", "value": "true", "effect": "NoSchedule"}
+FAKE_TOLERATION = {"key": "kmm.test/no-kubelet", "operator": "Exists"}
 
 SYSTEM_YAML = f"""
 resourceProfiles:
   cpu:
     imageName: cpu
     requests: {{cpu: 1, memory: 2Gi}}
+    tolerations: [{json.dumps(FAKE_TOLERATION)}]
   nvidia-gpu-l4:
     imageName: nvidia-gpu
     limits: {{nvidia.com/gpu: "1"}}
     requests: {{nvidia.com/gpu: "1", cpu: "6", memory: 24Gi}}
     nodeSelector: {{kmm.test/gpu: l4}}
-    tolerations: [{json.dumps(GPU_TOLERATION)}]
+    tolerations: [{json.dumps(GPU_TOLERATION)}, {json.dumps(FAKE_TOLERATION)}]
   nvidia-gpu-h100:
     imageName: nvidia-gpu
     limits: {{nvidia.com/gpu: "1"}}
-    tolerations: [{json.dumps(GPU_TOLERATION)}]
+    tolerations: [{json.dumps(GPU_TOLERATION)}, {json.dumps(FAKE_TOLERATION)}]
 cacheProfiles:
   standard-filesystem: {{sharedFilesystem: {{storageClassName: standard}}}}
 """
 
 # Four nodes: two for CPU, two with one L4 GPU each (tainted, as GPU pools are).
 NODES = [
-    ("kmm-cpu-1", {"cpu": "8", "memory": "32Gi", "pods": "110"}, {}, []),
-    ("kmm-cpu-2", {"cpu": "8", "memory": "32Gi", "pods": "110"}, {}, []),
+    ("kmm-cpu-1", {"cpu": "8", "memory": "32Gi", "pods": "110"}, {}, [FAKE_TAINT]),
+    ("kmm-cpu-2", {"cpu": "8", "memory": "32Gi", "pods": "110"}, {}, [FAKE_TAINT]),
     ("kmm-l4-1", {"cpu": "16", "memory": "64Gi", "pods": "110", "nvidia.com/gpu": "1"},
-     {"kmm.test/gpu": "l4"}, [GPU_TAINT]),
+     {"kmm.test/gpu": "l4"}, [GPU_TAINT, FAKE_TAINT]),
     ("kmm-l4-2", {"cpu": "16", "memory": "64Gi", "pods": "110", "nvidia.com/gpu": "1"},
-     {"kmm.test/gpu": "l4"}, [GPU_TAINT]),
+     {"kmm.test/gpu": "l4"}, [GPU_TAINT, FAKE_TAINT]),
 ]
 
 
@@ -115,7 +120,7 @@ def model_pod(admin: kube.Caller, namespace: str, model: str, *, gpus: int = 0,
                      "limits": {"nvidia.com/gpu": str(gpus)}}
     spec: dict[str, Any] = {"containers": [{"name": "server", "image": "vllm/vllm-openai:v0.10.2",
                                             "resources": resources}],
-                            "tolerations": [GPU_TOLERATION] if gpus else []}
+                            "tolerations": [GPU_TOLERATION, FAKE_TOLERATION]}
     if node:
         spec["nodeName"] = node
     _core(admin).create_namespaced_pod(namespace, {

@@ -1,8 +1,4 @@
-"""What KubeAI runs for a Model, read with the caller's identity, and its scale subresource.
-
-The pods come from kube.watches (a watch cache); the cache loader Job and the
-cache PVC (only when a cache profile is set) are read here on demand.
-"""
+"""The Model's scale subresource (RBAC: models/scale), as the caller."""
 
 from __future__ import annotations
 
@@ -38,35 +34,4 @@ def scale_model(caller: Caller, namespace: str, name: str, replicas: int) -> Obj
                        GROUP, VERSION, namespace, PLURAL, name, {"spec": {"replicas": replicas}},
                        _content_type=MERGE_PATCH, verb="patch", resource=f"{SCALE}.{GROUP}",
                        namespace=namespace, name=name, raw=True)
-    return result
-
-
-def cache_load_job_name(model_name: str) -> str:
-    """KubeAI's loader Job for a model with a cache profile (loadCacheJobName)."""
-    return f"load-cache-{model_name}"
-
-
-def cache_pvc_name(model_name: str, cache_profile: str) -> str:
-    """KubeAI's PVC for a shared-filesystem cache profile (cachePVCName)."""
-    return f"shared-model-cache-{cache_profile}"
-
-
-def get_job(caller: Caller, namespace: str, name: str) -> Obj | None:
-    try:
-        result: Obj = call(caller, client.BatchV1Api(caller.api).read_namespaced_job, name,
-                           namespace, verb="get", resource="jobs.batch", namespace=namespace,
-                           name=name, raw=True)
-    except errors.NotFound:
-        return None
-    return result
-
-
-def get_pvc(caller: Caller, namespace: str, name: str) -> Obj | None:
-    try:
-        result: Obj = call(caller,
-                           client.CoreV1Api(caller.api).read_namespaced_persistent_volume_claim,
-                           name, namespace, verb="get", resource="persistentvolumeclaims",
-                           namespace=namespace, name=name, raw=True)
-    except errors.NotFound:
-        return None
     return result
