@@ -27,6 +27,7 @@ GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "presen
 FAKE_TAINT = {"key": "kmm.test/no-kubelet", "value": "true", "effect": "NoSchedule"}
 FAKE_TOLERATION = {"key": "kmm.test/no-kubelet", "operator": "Exists"}
 
+# The profiles of the fleet's KubeAI config (devcluster/fleet.py), plus nvidia-gpu-h100.
 SYSTEM_YAML = f"""
 resourceProfiles:
   cpu:
@@ -37,7 +38,7 @@ resourceProfiles:
     imageName: nvidia-gpu
     limits: {{nvidia.com/gpu: "1"}}
     requests: {{nvidia.com/gpu: "1", cpu: "6", memory: 24Gi}}
-    nodeSelector: {{kmm.test/gpu: l4}}
+    nodeSelector: {{cloud.google.com/gke-accelerator: nvidia-l4}}
     tolerations: [{json.dumps(GPU_TOLERATION)}, {json.dumps(FAKE_TOLERATION)}]
   nvidia-gpu-h100:
     imageName: nvidia-gpu
@@ -52,9 +53,9 @@ NODES = [
     ("kmm-cpu-1", {"cpu": "8", "memory": "32Gi", "pods": "110"}, {}, [FAKE_TAINT]),
     ("kmm-cpu-2", {"cpu": "8", "memory": "32Gi", "pods": "110"}, {}, [FAKE_TAINT]),
     ("kmm-l4-1", {"cpu": "16", "memory": "64Gi", "pods": "110", "nvidia.com/gpu": "1"},
-     {"kmm.test/gpu": "l4"}, [GPU_TAINT, FAKE_TAINT]),
+     {"cloud.google.com/gke-accelerator": "nvidia-l4"}, [GPU_TAINT, FAKE_TAINT]),
     ("kmm-l4-2", {"cpu": "16", "memory": "64Gi", "pods": "110", "nvidia.com/gpu": "1"},
-     {"kmm.test/gpu": "l4"}, [GPU_TAINT, FAKE_TAINT]),
+     {"cloud.google.com/gke-accelerator": "nvidia-l4"}, [GPU_TAINT, FAKE_TAINT]),
 ]
 
 
