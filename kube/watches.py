@@ -85,6 +85,10 @@ class ResourceCache:
         return "" if self.synced else (self.watcher.stats.last_error or "not loaded yet")
 
     def wait_synced(self, timeout: float) -> bool:
+        """Wait for the first list, unless it has already failed (say, RBAC forbids it):
+        then a page says so at once instead of waiting on every request."""
+        if self.watcher.stats.last_error:
+            return self.synced
         return self.watcher.synced.wait(timeout)
 
     def items(self) -> tuple[Obj, ...]:

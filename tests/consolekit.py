@@ -79,6 +79,10 @@ def install_cluster_objects(admin: kube.Caller) -> int:
                        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                                        "message": "kubelet is posting ready status"}]},
         })
+        # The API server taints a new node not-ready (TaintNodesByCondition); the node
+        # lifecycle controller lifts it once the kubelet reports Ready. Do what it does.
+        kubectl("patch", "node", name, "--type=merge", "-p",
+                json.dumps({"spec": {"taints": taints}}))
     ensure_namespace(admin, CONFIG_NAMESPACE)
     body = {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": CONFIG_NAME, "namespace": CONFIG_NAMESPACE},

@@ -171,7 +171,7 @@ def test_autoscaling_gets_a_note_and_an_offer_to_pin(admin: kube.Caller, namespa
     create(admin, namespace, "auto", replicas=1, minReplicas=1, maxReplicas=4)
     client = Client()
     page = client.get(f"/models/{namespace}/auto/").content.decode()
-    assert "KubeAI&#x27;s autoscaler sets the replicas from the load" in page
+    assert "KubeAI's autoscaler sets the replicas from the load" in page
     client.post(f"/console/models/{namespace}/auto/pin/", {"replicas": "2"})
     spec = kube.get_model(admin, namespace, "auto")["spec"]
     assert (spec["minReplicas"], spec["maxReplicas"], spec["replicas"]) == (2, 2, 2)
