@@ -103,7 +103,7 @@ def test_the_catalog_deploys_a_preset_with_fit_checks(page: Page, kmm_url: str,
 
     page.get_by_role("link", name="Deploy qwen2.5-0.5b-instruct-cpu").click()
     expect(page.get_by_role("heading", name="Add model")).to_be_visible()
-    expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value(
+    expect(page.locator("#id_name")).to_have_value(
         "qwen2.5-0.5b-instruct-cpu")
     expect(page.get_by_label("Resource profile")).to_have_value("cpu")
     expect(page.locator("#form-fit")).to_have_text("fits on 2 nodes")
@@ -168,13 +168,14 @@ def test_clone_export_and_import(page: Page, kmm_url: str, admin: kube.Caller,
     wait_for_cache(admin, namespace)
     page.goto(f"{kmm_url}/models/{namespace}/llama-3.1-8b/")
     page.get_by_role("link", name="Save as new…").click()
-    expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value(
+    expect(page.locator("#id_name")).to_have_value(
         "llama-3.1-8b-copy")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".toast")).to_contain_text("was added")
     original = kube.get_model(admin, namespace, "llama-3.1-8b")["spec"]
     assert kube.get_model(admin, namespace, "llama-3.1-8b-copy")["spec"] == original
 
+    page.goto(f"{kmm_url}/models/{namespace}/llama-3.1-8b/")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export clean YAML").click()
     exported = tmp_path / "model.yaml"
