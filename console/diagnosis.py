@@ -18,7 +18,7 @@ from kube.watches import Fleet, fleet
 from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, ModelRow
 
 Obj = dict[str, Any]
-CACHE_WAIT_SECONDS = 2.0
+CACHE_WAIT_SECONDS = 5.0  # only a process's first pages wait: the watches are starting
 PULL_ERRORS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
 START_ERRORS = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
 

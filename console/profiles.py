@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import kube
 
-FORM_CONFIG_WAIT_SECONDS = 1.0
+FORM_CONFIG_WAIT_SECONDS = 5.0  # a cold process only: the watches are starting
 
 
 def cluster_profiles() -> list[str] | None:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 import kube
 from console import prompt, transfer
 from console.catalog import CatalogError, find_preset, load_catalog
-from console.diagnosis import caller_fit
+from console.diagnosis import CACHE_WAIT_SECONDS, caller_fit
 from console.panel import panel_context, panel_etag, polled_model
 from kube.cache import model_cache, synced_snapshot, wait_for_write
 from kube.scaling import get_scale, scale_model
@@ -170,6 +170,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     namespaces = visible_namespaces(caller)
     namespace = request.GET.get("namespace") or (namespaces[0] if namespaces else "")
+    if namespace and namespace not in namespaces:  # not known yet; the add form checks rights
+        namespaces = sorted([*namespaces, namespace])
     try:
         presets = load_catalog()
         problem = ""
@@ -177,6 +179,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         presets, problem = [], str(exc)
     shown = [p for p in presets if p.matches(query)] if query else presets
     source = fleet()
+    source.wait_synced(CACHE_WAIT_SECONDS)  # a process's first page: the watches are starting
     rows = [(p, caller_fit(caller, p.resource_profile, source)) for p in shown]
     return render(request, "console/catalog.html", {
         "rows": rows, "query": query, "namespace": namespace, "namespaces": namespaces,
