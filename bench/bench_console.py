@@ -31,10 +31,11 @@ _SAMPLE = re.compile(r'^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[
 
 
 def _requests(admin: Any) -> Counter[tuple[str, str]]:
-    response = admin.api.call_api("/metrics", "GET", auth_settings=["BearerToken"],
-                                  _preload_content=False, _return_http_data_only=True)
+    from tests.conftest import kubectl
+
+    text = kubectl("get", "--raw", "/metrics")
     counts: Counter[tuple[str, str]] = Counter()
-    for line in response.data.decode().splitlines():
+    for line in text.splitlines():
         match = _SAMPLE.match(line)
         if not match:
             continue
@@ -72,7 +73,8 @@ def main() -> None:
         from django.test import Client
 
         import kube
-        from kube.cache import model_cache
+        from kube.cache import model_cache, reset_model_cache
+        from kube.watches import reset_fleet
         from tests import conftest
         from tests.consolekit import (
             caught_up,
@@ -138,6 +140,8 @@ def main() -> None:
         print("# background subtracted: " + ", ".join(
             f"{verb} {resource}={n}" for (verb, resource), n in sorted(baseline.items())),
               flush=True)
+        reset_fleet()
+        reset_model_cache()
 
 
 if __name__ == "__main__":

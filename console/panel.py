@@ -84,8 +84,8 @@ def polled_model(caller: kube.Caller, namespace: str, name: str) -> Obj:
                              f"{namespace!r}.", verb="get", resource="models.kubeai.org",
                              namespace=namespace)
     model = synced_snapshot().get(namespace, name)
-    if model is None:
-        raise kube.NotFound(f"Model {name!r} was not found in namespace {namespace!r}.")
+    if model is None:  # gone, or not in the cache yet: only the API server can tell
+        return kube.get_model(caller, namespace, name)
     return model
 
 
