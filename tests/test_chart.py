@@ -70,6 +70,7 @@ def test_it_renders_the_documented_objects_with_standard_labels() -> None:
     objects = render("kmm-system")
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget",
+                     "Role", "RoleBinding",  # KubeAI's system ConfigMap, by name
                      "Secret", "Service", "ServiceAccount"]
     for obj in objects:
         labels = obj["metadata"]["labels"]
@@ -273,3 +274,27 @@ def test_install_then_upgrade_keeps_the_generated_secret_key(admin: kube.Caller,
     assert kubectl("get", "deployment", "kmm", "-n", namespace,
                    "-o", "jsonpath={.spec.replicas}") == "3"
     assert "auth.mode=token" in notes
+
+
+def test_the_console_settings_and_catalog_mount() -> None:
+    objects = render("kmm-system", {"kubeai": {"config": "ai/kubeai-config",
+                                               "url": "http://kubeai.ai.svc",
+                                               "catalogConfigMap": "kmm-catalog"}})
+    env = env_of(objects)
+    assert (env["KMM_KUBEAI_CONFIG"], env["KMM_KUBEAI_URL"], env["KMM_CATALOG"]) == (
+        "ai/kubeai-config", "http://kubeai.ai.svc", "/etc/kmm/catalog/catalog.yaml")
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    assert {"name": "catalog", "mountPath": "/etc/kmm/catalog", "readOnly": True} in \
+        pod["containers"][0]["volumeMounts"]
+    assert {"name": "catalog", "configMap": {"name": "kmm-catalog", "items": [
+        {"key": "catalog.yaml", "path": "catalog.yaml"}]}} in pod["volumes"]
+    role = one(objects, "Role")
+    assert role["metadata"]["namespace"] == "ai"
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                              "resourceNames": ["kubeai-config"],
+                              "verbs": ["get", "list", "watch"]}]
+    off = render("kmm-system", {"kubeai": {"config": "", "watchPodsAndNodes": False}})
+    assert not by_kind(off, "Role")
+    assert "KMM_CATALOG" not in env_of(off)
+    granted = {r for rule in one(off, "ClusterRole")["rules"] for r in rule["resources"]}
+    assert not granted & {"pods", "nodes", "configmaps"}
