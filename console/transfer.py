@@ -10,6 +10,7 @@ import yaml
 from django.core import signing
 
 import kube
+from console.profiles import profile_problem
 from models_ui import editing
 from modelspec.schema import API_VERSION, KIND
 from modelspec.validation import FieldError, validate_model
@@ -104,6 +105,9 @@ def preview(caller: kube.Caller, text: str, default_namespace: str) -> list[Impo
             desired = merged_desired(current, parsed)
             item.action = "update" if kube.change_patch(current, desired) else "unchanged"
         problems = validate_model(desired, current)
+        unknown_profile = profile_problem(desired, current)
+        if unknown_profile is not None:
+            problems.append(unknown_profile)
         if not problems and item.action != "unchanged":
             try:
                 if current is None:

@@ -233,6 +233,17 @@ def test_the_form_offers_the_clusters_profiles_and_refuses_others(namespace: str
     assert response.context["form"].errors["resource_profile"] == [
         "Unknown resource profile “gpu-typo”: this cluster's KubeAI defines cpu, "
         "nvidia-gpu-h100, nvidia-gpu-l4."]
+    typo = ("apiVersion: kubeai.org/v1\nkind: Model\nmetadata:\n  name: typo\n"
+            f"  namespace: {namespace}\nspec:\n  url: hf://o/m\n  engine: VLLM\n"
+            "  features: [TextGeneration]\n  resourceProfile: gpu-typo:1\n")
+    yaml_tab = client.post(f"/add/?mode=yaml&namespace={namespace}", {"text": typo})
+    assert yaml_tab.status_code == 400
+    assert [(line, e.path, e.message) for line, e in yaml_tab.context["form"].problems] == [
+        (10, "spec.resourceProfile", "Unknown resource profile “gpu-typo”: this cluster's "
+                                     "KubeAI defines cpu, nvidia-gpu-h100, nvidia-gpu-l4.")]
+    imported = client.post("/console/import/", {"text": typo, "preview": "1"})
+    assert [i.action for i in imported.context["items"]] == ["invalid"]
+    assert "Unknown resource profile “gpu-typo”" in imported.context["items"][0].errors[0]
     fit = client.get("/console/fit/", {"resource_profile": "nvidia-gpu-h100",
                                        "resource_count": "2"}).content.decode()
     assert "no node has 2 nvidia.com/gpu" in fit
