@@ -148,6 +148,10 @@ def pod_row(pod: Obj, warnings: tuple[Obj, ...]) -> PodRow:
                   str(spec.get("nodeName") or ""), restarts, reason.strip().rstrip(":"), problem)
 
 
+def _warnings(events: tuple[Obj, ...]) -> tuple[Obj, ...]:
+    return tuple(e for e in events if e.get("type") == "Warning")
+
+
 def _latest(events: tuple[Obj, ...]) -> Obj | None:
     return max(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or
                                           (e.get("metadata") or {}).get("creationTimestamp")
@@ -171,7 +175,7 @@ def diagnose(caller: kube.Caller, model: Obj, source: Fleet | None = None,
         pods_note = f"kmm cannot watch pods ({source.pods.problem}): the pods are not shown."
     else:
         show_events = may(caller, "events", namespace)
-        pods = [pod_row(p, source.warnings.lookup(namespace, "Pod", p["metadata"]["name"])
+        pods = [pod_row(p, _warnings(source.events_of(namespace, "Pod", p["metadata"]["name"]))
                         if show_events else ())
                 for p in sorted(source.pods.lookup(namespace, name),
                                 key=lambda p: p["metadata"]["name"])]

@@ -97,9 +97,9 @@ def polled_model_events(caller: kube.Caller, namespace: str, name: str,
         raise kube.Forbidden(f"Forbidden: you may not list events in namespace {namespace!r}.",
                              verb="list", resource="events", namespace=namespace)
     source = fleet()
-    if not source.model_events.wait_synced(2.0):
+    if not source.events[KIND].wait_synced(2.0):
         return kube.list_model_events(caller, namespace, name, limit=limit)
-    events = [e for e in source.model_events.lookup(namespace, KIND, name)
+    events = [e for e in source.events_of(namespace, KIND, name)
               if (e.get("involvedObject") or {}).get("apiVersion", API_VERSION) == API_VERSION]
     events.sort(key=_event_time, reverse=True)
     return events[:limit]

@@ -1,4 +1,4 @@
-"""Watch caches of what KubeAI runs for the Models: pods, nodes, Warning events, its config.
+"""Watch caches of what KubeAI runs for the Models: pods, nodes, events, KubeAI's config.
 
 They reuse the Model cache's list+watch machinery (kube.cache._Watcher: list, watch
 with bookmarks, relist on 410, reconnect with backoff) and run with kmm's own
@@ -136,21 +136,29 @@ def kubeai_config_ref(environ: Mapping[str, str] | None = None) -> tuple[str, st
     return (namespace, name) if namespace and name else None
 
 
+# The kinds whose events the console shows: the Model's own, and those of what KubeAI runs
+# for it (pods, the cache loader and evictor Jobs, the cache PVC). One watch per kind, as a
+# field selector cannot say "one of".
+EVENT_KINDS = ("Model", "Pod", "Job", "PersistentVolumeClaim")
+
+
 @dataclass
 class Fleet:
     """The watch caches the operator console reads."""
 
     pods: ResourceCache
     nodes: ResourceCache
-    warnings: ResourceCache
-    model_events: ResourceCache
+    events: dict[str, ResourceCache]  # by involvedObject.kind
     config: ResourceCache | None
     config_ref: tuple[str, str] | None
 
     @property
     def caches(self) -> list[ResourceCache]:
-        return [c for c in (self.pods, self.nodes, self.warnings, self.model_events, self.config)
-                if c is not None]
+        return [self.pods, self.nodes, *self.events.values(),
+                *([self.config] if self.config is not None else [])]
+
+    def events_of(self, namespace: str, kind: str, name: str) -> tuple[Obj, ...]:
+        return self.events[kind].lookup(namespace, kind, name)
 
     def start(self) -> Fleet:
         for cache in self.caches:
@@ -188,19 +196,17 @@ def new_fleet(caller: Caller, config_ref: tuple[str, str] | None) -> Fleet:
         config = ResourceCache(caller, f"configmap {namespace}/{name}",
                                _list_fn("list_namespaced_config_map",
                                         field_selector=f"metadata.name={name}"), (namespace,))
+    events = {kind: ResourceCache(caller, f"{kind} events",
+                                  _list_fn("list_event_for_all_namespaces",
+                                           field_selector=f"involvedObject.kind={kind}"),
+                                  index=_event_target)
+              for kind in EVENT_KINDS}
     return Fleet(
         pods=ResourceCache(caller, "pods", _list_fn("list_pod_for_all_namespaces",
                                                      label_selector=MODEL_LABEL),
                            index=_pod_model),
         nodes=ResourceCache(caller, "nodes", _list_fn("list_node")),
-        warnings=ResourceCache(caller, "warning events",
-                               _list_fn("list_event_for_all_namespaces",
-                                        field_selector="type=Warning"), index=_event_target),
-        model_events=ResourceCache(caller, "model events",
-                                   _list_fn("list_event_for_all_namespaces",
-                                            field_selector="involvedObject.kind=Model"),
-                                   index=_event_target),
-        config=config, config_ref=config_ref,
+        events=events, config=config, config_ref=config_ref,
     )
 
 

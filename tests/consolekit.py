@@ -189,7 +189,7 @@ def caught_up(admin: kube.Caller, namespace: str) -> None:
     def seen() -> bool:
         cached_pods = {(p["metadata"]["name"], p["metadata"]["resourceVersion"])
                        for p in caches.pods.items() if p["metadata"]["namespace"] == namespace}
-        cached_events = {e["metadata"]["name"] for e in caches.warnings.items()
+        cached_events = {e["metadata"]["name"] for e in caches.events["Pod"].items()
                          if e["metadata"]["namespace"] == namespace}
         return cached_pods == pods and events <= cached_events
 
