@@ -103,3 +103,27 @@ def polled_model_events(caller: kube.Caller, namespace: str, name: str,
               if (e.get("involvedObject") or {}).get("apiVersion", API_VERSION) == API_VERSION]
     events.sort(key=_event_time, reverse=True)
     return events[:limit]
+
+
+def polled_workload_events(caller: kube.Caller, model: Obj, limit: int = 20) -> list[Obj]:
+    """kube.list_workload_events for a polling page, from the watch caches: the Model's
+    events and those of its pods, its cache loader/evictor Jobs and its cache PVC."""
+    metadata = model["metadata"]
+    namespace, name = metadata["namespace"], metadata["name"]
+    found = polled_model_events(caller, namespace, name, limit)
+    source = fleet()
+    if not all(source.events[kind].wait_synced(2.0) for kind in ("Pod", "Job",
+                                                                  "PersistentVolumeClaim")):
+        return kube.list_workload_events(caller, model, limit)  # with the fleet work (issue 9)
+    prefix = f"model-{name}-"
+    found += [e for e in source.events["Pod"].items()
+              if (e.get("involvedObject") or {}).get("namespace") == namespace
+              and str((e.get("involvedObject") or {}).get("name", "")).startswith(prefix)]
+    for job in (f"load-cache-{name}", f"evict-cache-{name}"):
+        found += source.events_of(namespace, "Job", job)
+    profile = (model.get("spec") or {}).get("cacheProfile")
+    if profile:
+        found += source.events_of(namespace, "PersistentVolumeClaim",
+                                  f"shared-model-cache-{profile}")
+    found.sort(key=_event_time, reverse=True)
+    return found[:limit]
