@@ -6,6 +6,7 @@ scheduler and the kubelet would (tests/consolekit.py); tests/fleet runs KubeAI i
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import yaml
@@ -211,3 +212,33 @@ def test_a_helm_managed_model_is_flagged(page: Page, kmm_url: str, admin: kube.C
     banner = page.get_by_test_id("managed-elsewhere")
     expect(banner).to_contain_text("reverted by its next sync")
     expect(banner.get_by_role("link", name="Export it as clean YAML")).to_be_visible()
+
+
+def test_the_test_prompt_wakes_a_model_and_shows_the_answer(
+        page: Page, control_plane: Any, admin: kube.Caller, namespace: str) -> None:
+    """The console's HTTP side against an OpenAI-shaped stand-in on loopback (the same
+    console through KubeAI's real proxy: tests/fleet). While the model is at zero the page
+    shows it waking up; the answer replaces that when it comes."""
+    from http.server import ThreadingHTTPServer
+
+    from tests.browser.conftest import start_kmm
+    from tests.test_console_prompt import StandIn
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StandIn)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    process, url = start_kmm(control_plane,
+                             KMM_KUBEAI_URL=f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        kube.create_model(admin, make_model(namespace, "llama-3.1-8b", minReplicas=0))
+        wait_for_cache(admin, namespace)
+        page.goto(f"{url}/models/{namespace}/llama-3.1-8b/")
+        page.get_by_role("textbox", name="Prompt").fill("slow")  # the stand-in takes 2.5 s: time to see it
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_test_id("waking")).to_contain_text("Waking up")
+        expect(page.get_by_test_id("answer")).to_have_text("echo: slow", timeout=15000)
+        expect(page.get_by_test_id("latency")).to_be_visible()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        server.shutdown()
+        server.server_close()
