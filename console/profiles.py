@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import kube
-from modelspec.validation import FieldError
+from modelspec.errors import FieldError
 
 FORM_CONFIG_WAIT_SECONDS = 5.0  # a cold process only: the watches are starting
 

@@ -12,20 +12,25 @@ from django.core import signing
 import kube
 from console.profiles import profile_problem
 from models_ui import editing
+from models_ui.cluster_schema import cluster_model
+from modelspec.errors import FieldError
+from modelspec.objects import strip_server_fields
 from modelspec.schema import API_VERSION, KIND
-from modelspec.validation import FieldError, validate_model
+from modelspec.validation import validate
 
 Obj = dict[str, Any]
-SERVER_FIELDS = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation",
-                 "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences")
+EXTRA_SERVER_METADATA = ("selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
+                         "ownerReferences")
 DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 MAX_IMPORT_DOCUMENTS = 200
 PLAN_SALT = "kmm.console.import"
 
 
 def clean(model: Obj) -> Obj:
-    """The object as one would commit it: no status, nothing the server owns."""
-    metadata = {k: v for k, v in (model.get("metadata") or {}).items() if k not in SERVER_FIELDS}
+    """The object as one would commit it: no status, nothing the server owns (and no
+    ownerReferences, deletion marks or kubectl's last-applied copy)."""
+    stripped = strip_server_fields(model)
+    metadata = {k: v for k, v in stripped["metadata"].items() if k not in EXTRA_SERVER_METADATA}
     annotations = {k: v for k, v in (metadata.get("annotations") or {}).items()
                    if k not in DROPPED_ANNOTATIONS}
     if annotations:
@@ -104,7 +109,7 @@ def preview(caller: kube.Caller, text: str, default_namespace: str) -> list[Impo
             item.current = current
             desired = merged_desired(current, parsed)
             item.action = "update" if kube.change_patch(current, desired) else "unchanged"
-        problems = validate_model(desired, current)
+        problems = validate(desired, current, cluster_model())
         unknown_profile = profile_problem(desired, current)
         if unknown_profile is not None:
             problems.append(unknown_profile)
@@ -147,10 +152,8 @@ def seal_plan(items: list[ImportItem]) -> str:
 
 def _as_read(obj: Obj) -> Obj:
     """The object as read, without status and managedFields (kept small in the token)."""
-    shown = {k: v for k, v in obj.items() if k != "status"}
-    shown["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
-                         if k != "managedFields"}
-    return shown
+    return strip_server_fields(obj, keep=("metadata.resourceVersion", "metadata.uid",
+                                          "metadata.creationTimestamp", "metadata.generation"))
 
 
 def open_plan(token: str) -> list[Obj] | None:

@@ -24,8 +24,9 @@ from kube.cache import model_cache, synced_snapshot, wait_for_write
 from kube.scaling import get_scale, scale_model
 from kube.watches import fleet
 from models_ui import views as model_views
+from models_ui.cluster_schema import cluster_model
 from models_ui.data import visible_namespaces
-from models_ui.forms import ModelForm
+from models_ui.forms import ModelEditForm
 from models_ui.presenters import ModelRow
 
 Obj = dict[str, Any]
@@ -197,7 +198,8 @@ def deploy(request: HttpRequest, preset: str) -> HttpResponse:
         messages.warning(request, f"The catalog has no preset “{preset}”.")
         return redirect("console:catalog")
     namespace = request.GET.get("namespace", "")
-    form = ModelForm(namespace=namespace, prefill=found.to_model(namespace))
+    form = ModelEditForm(namespace=namespace, prefill=found.to_model(namespace),
+                         model=cluster_model())
     return model_views._render_form(request, form)
 
 
@@ -286,7 +288,7 @@ def clone(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     model = transfer.clean(kube.get_model(_caller(request), namespace, name))
     target = request.GET.get("namespace") or namespace
     model["metadata"].update(name=f"{name}-copy", namespace=target)
-    form = ModelForm(namespace=target, prefill=model)
+    form = ModelEditForm(namespace=target, prefill=model, model=cluster_model())
     return model_views._render_form(request, form)
 
 

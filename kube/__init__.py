@@ -13,6 +13,7 @@ from kube.access import (
     who_am_i,
 )
 from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
+from kube.crds import installed_crd
 from kube.errors import (
     AlreadyExists,
     BadRequest,
@@ -65,6 +66,7 @@ __all__ = [
     "delete_namespace",
     "forget_access",
     "get_model",
+    "installed_crd",
     "list_model_events",
     "list_models",
     "list_models_with_version",

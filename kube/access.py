@@ -12,8 +12,9 @@ from kubernetes import client
 from kube import errors
 from kube.calls import call
 from kube.cluster import Caller
+from modelspec.schema import GROUP, PLURAL, RESOURCE
 
-MODELS = "models.kubeai.org"
+MODELS = RESOURCE
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ _answers_lock = threading.Lock()
 
 
 def allowed(caller: Caller, verb: str, namespace: str | None = None,
-            resource: str = "models", group: str = "kubeai.org", subresource: str = "") -> bool:
+            resource: str = PLURAL, group: str = GROUP, subresource: str = "") -> bool:
     """can_i, remembered for ACCESS_CACHE_SECONDS per identity (RBAC changes show up soon)."""
     key = (caller.identity.pool_key, verb, namespace or "", resource, group, subresource)
     now = time.monotonic()

@@ -37,7 +37,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from kube import errors
-from kube.calls import call, translate, unavailable
+from kube.calls import list_all, translate, unavailable
 from kube.cluster import CONNECT_TIMEOUT_SECONDS, Caller, default_cluster
 from modelspec.schema import GROUP, PLURAL, VERSION
 
@@ -52,7 +52,6 @@ WATCH_SECONDS = (240, 300)  # server-side watch timeout, picked at random in thi
 # hung server. A vanished peer is caught sooner by TCP keepalive (kube.cluster).
 READ_TIMEOUT_SECONDS = WATCH_SECONDS[1] + 30.0
 BACKOFF_SECONDS = (0.2, 5.0)  # first and largest pause between reconnection attempts
-LIST_PAGE_SIZE = 500
 MODELS = f"{PLURAL}.{GROUP}"
 
 
@@ -168,21 +167,10 @@ class _Watcher:
         self.stats.connected = False
 
     def relist(self) -> None:
-        items: dict[Key, Obj] = {}
-        token: str | None = None
         caller = self.cache.caller
-        while True:
-            page_args: dict[str, Any] = {"limit": LIST_PAGE_SIZE}
-            if token:
-                page_args["_continue"] = token
-            page = call(caller, self.list_fn(caller), *self.args, verb="list",
-                        resource=self.resource, raw=True, **page_args)
-            for obj in page.get("items") or []:
-                items[_key(obj)] = obj
-            metadata = page.get("metadata") or {}
-            token = metadata.get("continue")
-            if not token:
-                break
+        listed, metadata = list_all(caller, self.list_fn(caller), *self.args,
+                                    resource=self.resource)
+        items: dict[Key, Obj] = {_key(obj): obj for obj in listed}
         self.stats.lists += 1
         self._contact()
         with self.cache.guard:

@@ -13,7 +13,8 @@ from kubernetes.client.exceptions import ApiException
 
 from kube import errors
 from kube.cluster import Caller
-from modelspec.validation import FieldError, locate_cause
+from modelspec.errors import FieldError
+from modelspec.validation import locate_cause
 
 # Failed API-server calls by HTTP status ("0" when the server could not be reached),
 # read by /metrics.
@@ -46,6 +47,28 @@ def call(caller: Caller, fn: Callable[..., Any], *args: Any, verb: str, resource
     if raw:
         return json.loads(result.data)
     return result
+
+
+LIST_PAGE_SIZE = 500
+
+
+def list_all(caller: Caller, fn: Callable[..., Any], *args: Any, resource: str,
+             namespace: str | None = None, **kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Every item of a list call, page by page (`limit`/`continue`), and the last page's
+    metadata (its resourceVersion is where a watch can start)."""
+    items: list[Any] = []
+    token: str | None = None
+    while True:
+        page_args: dict[str, Any] = {"limit": LIST_PAGE_SIZE}
+        if token:
+            page_args["_continue"] = token
+        page = call(caller, fn, *args, verb="list", resource=resource, namespace=namespace,
+                    raw=True, **kwargs, **page_args)
+        items.extend(page.get("items") or [])
+        metadata = page.get("metadata") or {}
+        token = metadata.get("continue")
+        if not token:
+            return items, metadata
 
 
 def unavailable(caller: Caller, exc: BaseException) -> errors.Unavailable:

@@ -39,8 +39,8 @@ from models_api.serializers import (
     ModelSerializer,
     NamespaceListSerializer,
 )
-from modelspec import schema
-from modelspec.validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError
+from modelspec import names, schema
+from modelspec.errors import FieldError
 
 Obj = dict[str, Any]
 SYNC_WAIT_SECONDS = 5.0
@@ -56,10 +56,10 @@ FILTERS = [
                      description="Only models with all these features."),
 ]
 NAMESPACE = OpenApiParameter(
-    "namespace", str, OpenApiParameter.PATH, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+    "namespace", str, OpenApiParameter.PATH, pattern=names.NAMESPACE_PATTERN,
     examples=[OpenApiExample("default", value="default")])
 NAME = OpenApiParameter(
-    "name", str, OpenApiParameter.PATH, pattern=r"^[a-z0-9]([-a-z0-9.]{0,38}[a-z0-9])?$",
+    "name", str, OpenApiParameter.PATH, pattern=names.MODEL_NAME_PATTERN,
     examples=[OpenApiExample("a model", value="llama-3-8b")])
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 422, 503)}
 
@@ -87,9 +87,9 @@ class KubeView(APIView):
 
 def _check_path(namespace: str, name: str | None = None) -> None:
     """Names Kubernetes cannot hold are 404s here, before they reach a URL."""
-    if not DNS1123_LABEL.match(namespace) or len(namespace) > 63:
+    if names.namespace_problem(namespace):
         raise kube.NotFound(f"There is no namespace {namespace!r}: not a valid namespace name.")
-    if name is not None and (not DNS1123_SUBDOMAIN.match(name) or len(name) > 253):
+    if name is not None and names.model_name_problem(name):
         raise kube.NotFound(f"There is no model {name!r}: not a valid model name.")
 
 

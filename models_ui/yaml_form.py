@@ -14,11 +14,13 @@ from django import forms
 
 from console.profiles import profile_problem
 from models_ui.presenters import to_yaml
-from modelspec.schema import API_VERSION, KIND
-from modelspec.validation import FieldError, validate_model
+from modelspec.errors import FieldError
+from modelspec.objects import strip_server_fields
+from modelspec.schema import API_VERSION, KIND, MODEL, Node
+from modelspec.validation import validate
 
 Obj = dict[str, Any]
-PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+PATH_PART = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")  # name, or [index] / [map key]
 
 
 def line_of(text: str, path: str) -> int | None:
@@ -29,6 +31,8 @@ def line_of(text: str, path: str) -> int | None:
         return None
     line = None
     for key, index in PATH_PART.findall(path):
+        if index and not index.isdigit():
+            key, index = index, ""  # metadata.annotations[example.com/key]
         if isinstance(node, yaml.MappingNode) and key:
             match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
             if match is None:
@@ -48,20 +52,19 @@ def line_of(text: str, path: str) -> int | None:
 
 def editable_yaml(obj: Obj) -> str:
     """The object as the YAML tab shows it: no status and no server-managed metadata."""
-    shown = {k: v for k, v in obj.items() if k != "status"}
-    shown["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
-                         if k not in ("managedFields", "uid", "creationTimestamp", "generation")}
-    return to_yaml(shown)
+    return to_yaml(strip_server_fields(obj, keep=("metadata.resourceVersion",)))
 
 
 class YamlForm(forms.Form):
     text = forms.CharField(
         label="Model YAML", strip=False,
         widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false", "class": "code"}),
-        help_text="A complete Model object (apiVersion kubeai.org/v1, kind Model).")
+        help_text=f"A complete Model object (apiVersion {API_VERSION}, kind {KIND}).")
 
-    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = ""):
+    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = "",
+                 model: Node = MODEL):
         self.base = base
+        self.model = model
         initial = editable_yaml(base) if base is not None else _skeleton(namespace)
         super().__init__(data, initial={"text": initial})
         self.problems: list[tuple[int | None, FieldError]] = []
@@ -91,7 +94,7 @@ class YamlForm(forms.Form):
                     self.add_problem(FieldError(
                         f"metadata.{key}", f"The {key} cannot change when editing "
                                            f"(it is {self.base['metadata'][key]!r})."), text)
-        for error in validate_model(obj, self.base):
+        for error in validate(obj, self.base, self.model):
             self.add_problem(error, text)
         unknown_profile = profile_problem(obj, self.base)
         if unknown_profile is not None:
@@ -103,6 +106,13 @@ class YamlForm(forms.Form):
     def add_problem(self, error: FieldError, text: str | None = None) -> None:
         source = text if text is not None else str(self.data.get("text", ""))
         self.problems.append((line_of(source, error.path) if error.path else None, error))
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """Every error, for the summary at the top: (where, message, id to link to)."""
+        if self.problems:
+            return [(f"Line {line}" if line else error.path, error.message, "id_text")
+                    for line, error in self.problems]
+        return [("Model YAML", str(message), "id_text") for message in self.errors.get("text", [])]
 
     def add_api_errors(self, errors: list[FieldError]) -> None:
         for error in errors:

@@ -142,7 +142,7 @@ def test_namespaced_rbac_makes_roles_in_the_listed_namespaces_only() -> None:
     cluster_resources = {r for rule in one(objects, "ClusterRole")["rules"]
                          for r in rule["resources"]}
     assert cluster_resources == {"selfsubjectreviews", "selfsubjectaccessreviews",
-                                 "selfsubjectrulesreviews", "nodes"}
+                                 "selfsubjectrulesreviews", "customresourcedefinitions", "nodes"}
     assert env_of(objects)["KMM_NAMESPACES"] == "team-a,team-b"
 
 
@@ -164,7 +164,11 @@ def test_rbac_grants_only_what_each_auth_mode_uses(mode: str, writes: bool,
     assert {v for g, r, v in granted if r in ("pods", "nodes")} == {"list", "watch"}
     assert {r for g, r, v in granted} <= {"models", "namespaces", "events", "users", "groups",
                                           "selfsubjectreviews", "selfsubjectaccessreviews",
-                                          "selfsubjectrulesreviews", "pods", "nodes"}
+                                          "selfsubjectrulesreviews", "customresourcedefinitions",
+                                          "pods", "nodes"}
+    crd_rule, = [rule for rule in rules if rule["resources"] == ["customresourcedefinitions"]]
+    assert crd_rule["resourceNames"] == ["models.kubeai.org"]
+    assert crd_rule["verbs"] == ["get", "list", "watch"]
     assert "*" not in {x for triple in granted for x in triple}
 
 

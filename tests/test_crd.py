@@ -22,11 +22,20 @@ def structure(node: Any) -> Any:
     return node
 
 
+def url_rules(crd: dict[str, Any]) -> list[Any]:
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    return spec["properties"]["url"]["x-kubernetes-validations"]
+
+
 @pytest.mark.skipif(not UPSTREAM.exists(), reason="upstream KubeAI CRD not available")
 def test_our_crd_matches_upstream_structurally() -> None:
+    """Upstream here is v0.22.1; kmm follows v0.23, whose only change is oci:// URLs."""
     upstream = yaml.safe_load(UPSTREAM.read_text())
     ours = crd_manifest()
     assert ours["metadata"]["name"] == upstream["metadata"]["name"]
+    ours_rule, = url_rules(ours)
+    assert ours_rule["rule"] == url_rules(upstream)[0]["rule"] + ' || self.startsWith("oci://")'
+    url_rules(ours)[:] = url_rules(upstream)
     assert structure(ours["spec"]) == structure(upstream["spec"])
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from modelspec.schema import immutable_paths
-from modelspec.validation import FieldError, locate_cause, validate_model, with_defaults
+from modelspec.errors import FieldError
+from modelspec.schema import locked_fields
+from modelspec.validation import locate_cause, validate_model, with_defaults
 
 
 def model(name: str = "m", **spec: Any) -> dict[str, Any]:
@@ -31,13 +32,13 @@ def test_a_minimal_model_is_valid() -> None:
 
 
 @pytest.mark.parametrize("url", ["hf://o/m", "pvc://claim", "pvc://claim/sub", "ollama://gemma2:2b",
-                                 "s3://bucket/path"])
+                                 "s3://bucket/path", "oci://registry.example.com/models/llama:3.1"])
 def test_supported_url_prefixes_are_accepted(url: str) -> None:
     spec = {"url": url, "engine": "OLlama" if url.startswith("ollama") else "VLLM"}
     assert validate_model(model(**spec)) == []
 
 
-@pytest.mark.parametrize("url", ["", "http://x", "hf:/x", "file:///m"])
+@pytest.mark.parametrize("url", ["", "http://x", "hf:/x", "file:///m", "oci:/x"])
 def test_other_urls_are_refused(url: str) -> None:
     assert "spec.url" in paths_of(model(url=url))
 
@@ -50,7 +51,7 @@ def test_gs_and_oss_need_a_cache_profile(url: str) -> None:
     assert validate_model(model(url=url, cacheProfile="standard")) == []
 
 
-@pytest.mark.parametrize("url", ["pvc://claim", "ollama://m"])
+@pytest.mark.parametrize("url", ["pvc://claim", "ollama://m", "oci://registry.example.com/m:1"])
 def test_a_cache_profile_needs_a_cacheable_url(url: str) -> None:
     assert "spec.cacheProfile" in paths_of(model(url=url, engine="OLlama", cacheProfile="c"))
 
@@ -206,7 +207,13 @@ def test_prefix_hash_replication_is_immutable() -> None:
 
 
 def test_the_schema_knows_its_immutable_fields() -> None:
-    assert set(immutable_paths()) == {"cacheProfile", "loadBalancing.prefixHash.replication"}
+    assert set(locked_fields({"url": "hf://o/m"})) == {
+        "cacheProfile", "loadBalancing.prefixHash.replication"}
+
+
+def test_the_url_is_locked_only_while_a_cache_profile_is_set() -> None:
+    assert "url" in locked_fields({"url": "hf://o/m", "cacheProfile": "fast"})
+    assert "url" not in locked_fields({"url": "hf://o/m"})
 
 
 @pytest.mark.parametrize(("field", "message", "expected"), [
