@@ -1,6 +1,6 @@
 """Watch caches of what KubeAI runs for the Models: pods, nodes, events, KubeAI's config.
 
-They reuse the Model cache's list+watch machinery (kube.cache._Watcher: list, watch
+They reuse the Model cache's list+watch machinery (kube.cache.Watcher: list, watch
 with bookmarks, relist on 410, reconnect with backoff) and run with kmm's own
 identity, so a page that polls costs the API server nothing. Callers decide, with
 access reviews of the *user*, what each user may see of them (see console.diagnosis).
@@ -21,7 +21,7 @@ from typing import Any
 
 from kubernetes import client
 
-from kube.cache import _Watcher
+from kube.cache import Change, Watcher
 from kube.cluster import Caller, default_cluster
 
 Obj = dict[str, Any]
@@ -44,13 +44,13 @@ class ResourceCache:
         self.version = 0
         self._items: tuple[Obj, ...] = ()
         self._index: Mapping[Key, tuple[Obj, ...]] = MappingProxyType({})
-        self.watcher = _Watcher(self, resource, list_fn, args)
+        self.watcher = Watcher(caller, resource, list_fn, args, self._changed, self.stopping)
         self.started = False
 
     def start(self) -> ResourceCache:
         if not self.started:
             self.started = True
-            self.watcher.thread.start()
+            self.watcher.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -59,10 +59,9 @@ class ResourceCache:
         if self.watcher.thread.is_alive():
             self.watcher.thread.join(timeout)
 
-    def publish(self, changed: bool) -> None:
+    def _changed(self, changes: list[Change]) -> None:
+        """From the watch thread: build the new snapshot of items and index."""
         with self.guard:
-            if not changed and self.version:
-                return
             items = tuple(self.watcher.items.values())
             index: dict[Key, list[Obj]] = {}
             if self.index_fn is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -32,13 +32,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import kube
-from kube.cache import Snapshot, synced_snapshot, wait_for_write
+from kube.cache import synced_snapshot, wait_for_write
 from models_api.serializers import (
     ErrorSerializer,
     ModelListSerializer,
     ModelSerializer,
     NamespaceListSerializer,
 )
+from models_api.streaming import model_list
 from modelspec import names, schema
 from modelspec.errors import FieldError
 
@@ -61,6 +62,11 @@ NAMESPACE = OpenApiParameter(
 NAME = OpenApiParameter(
     "name", str, OpenApiParameter.PATH, pattern=names.MODEL_NAME_PATTERN,
     examples=[OpenApiExample("a model", value="llama-3-8b")])
+PAGING = [
+    OpenApiParameter("limit", int, description="At most this many models; "
+                     "metadata.continue then names the next page."),
+    OpenApiParameter("continue", str, description="metadata.continue of the previous page."),
+]
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
@@ -109,11 +115,6 @@ def _filtered(request: Request, models: Any) -> list[Obj]:
             and all(f in ((m.get("spec") or {}).get("features") or []) for f in features)]
 
 
-def _model_list(snapshot: Snapshot, items: list[Obj]) -> Obj:
-    return {"apiVersion": schema.API_VERSION, "kind": f"{schema.KIND}List",
-            "metadata": {"resourceVersion": snapshot.resource_version}, "items": items}
-
-
 def _validated(body: Any, old: Obj | None = None) -> Obj:
     serializer = ModelSerializer(data=body, old=old)
     if not serializer.is_valid():
@@ -136,27 +137,27 @@ class NamespaceList(KubeView):
 class AllModelList(KubeView):
     @extend_schema(
         operation_id="listAllModels", summary="Models in every namespace you may list",
-        parameters=FILTERS,
+        parameters=FILTERS + PAGING,
         responses={200: ModelListSerializer, **ERRORS})
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponseBase:
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
-        allowed = set(kube.listable_namespaces(self.caller(), snapshot.by_namespace))
-        models = [m for m in snapshot.models if m["metadata"].get("namespace") in allowed]
-        return Response(_model_list(snapshot, _filtered(request, models)))
+        allowed = kube.listable_namespaces(self.caller(), snapshot.by_namespace)
+        models = [m for ns in allowed for m in snapshot.in_namespace(ns)]
+        return model_list(request, snapshot.resource_version, _filtered(request, models))
 
 
 @extend_schema_view(get=extend_schema(parameters=[NAMESPACE]),
                     post=extend_schema(parameters=[NAMESPACE]))
 class NamespaceModelList(KubeView):
     @extend_schema(
-        operation_id="listModels", summary="Models in a namespace", parameters=FILTERS,
+        operation_id="listModels", summary="Models in a namespace", parameters=FILTERS + PAGING,
         responses={200: ModelListSerializer, **ERRORS})
-    def get(self, request: Request, namespace: str) -> Response:
+    def get(self, request: Request, namespace: str) -> HttpResponseBase:
         _check_path(namespace)
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
         kube.require_list(self.caller(), namespace)
         models = _filtered(request, snapshot.in_namespace(namespace))
-        return Response(_model_list(snapshot, models))
+        return model_list(request, snapshot.resource_version, models)
 
     @extend_schema(
         operation_id="createModel", summary="Create a model", request=ModelSerializer,
