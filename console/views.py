@@ -21,7 +21,7 @@ from console.catalog import CatalogError, find_preset, load_catalog
 from console.diagnosis import CACHE_WAIT_SECONDS, caller_fit
 from console.panel import panel_context, panel_etag, polled_model
 from kube.cache import model_cache, synced_snapshot, wait_for_write
-from kube.scaling import get_scale, scale_model
+from kube.scaling import set_replicas
 from kube.watches import fleet
 from models_ui import views as model_views
 from models_ui.cluster_schema import cluster_model
@@ -91,9 +91,8 @@ def scale(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """Scale through the Model's scale subresource: zero, wake, +1, -1, or a number."""
     caller = _caller(request)
     back = _back(request, reverse("models_ui:detail", args=[namespace, name]))
-    current = get_scale(caller, namespace, name)
-    replicas = int((current.get("spec") or {}).get("replicas") or 0)
-    model = synced_snapshot().get(namespace, name) or {}
+    model = kube.get_model(caller, namespace, name)
+    replicas = int((model.get("spec") or {}).get("replicas") or 0)
     minimum = int((model.get("spec") or {}).get("minReplicas") or 0)
     op = request.POST.get("op") or request.GET.get("op", "")
     target = _target(op, replicas, request.POST.get("replicas", ""),
@@ -101,7 +100,7 @@ def scale(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     if target is None:
         messages.error(request, "Give the number of replicas as a whole number.")
         return HttpResponseRedirect(back)
-    scale_model(caller, namespace, name, target)
+    set_replicas(caller, model, target)
     _wait_for_replicas(namespace, name, target)
     note = ""
     if target != replicas and _autoscaled(model):
@@ -151,7 +150,7 @@ def scale_selected_to_zero(request: HttpRequest) -> HttpResponse:
     for key in keys:
         namespace, _, name = key.partition("/")
         try:
-            scale_model(caller, namespace, name, 0)
+            set_replicas(caller, kube.get_model(caller, namespace, name), 0)
             _wait_for_replicas(namespace, name, 0)
             done += 1
         except kube.NotFound:

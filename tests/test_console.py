@@ -16,6 +16,7 @@ from django.test import Client
 
 import kube
 from kube.cache import model_cache
+from kube.scaling import get_scale
 from kube.watches import fleet
 from tests.conftest import eventually, make_model, set_status, wait_for_cache
 from tests.consolekit import (
@@ -164,6 +165,19 @@ def test_it_scales_through_the_scale_subresource(admin: kube.Caller, namespace: 
     # The list shows the new count at once (the cache has seen the write).
     page = client.get("/", {"namespace": namespace}).content.decode()
     assert 'aria-label="Wake other"' in page
+
+
+def test_a_model_without_spec_replicas_is_woken_too(admin: kube.Caller, namespace: str,
+                                                    nodes: int) -> None:
+    """The API server cannot read the scale of a Model without .spec.replicas (500), so
+    the console sets the field with a patch of the Model instead."""
+    create(admin, namespace, "unset", minReplicas=0, autoscalingDisabled=True)
+    with pytest.raises(kube.Unavailable, match="does not exist"):
+        get_scale(admin, namespace, "unset")
+    response = Client().post(f"/console/models/{namespace}/unset/scale/", {"op": "wake"})
+    assert response.status_code == 302
+    assert kube.get_model(admin, namespace, "unset")["spec"]["replicas"] == 1
+    assert get_scale(admin, namespace, "unset")["spec"]["replicas"] == 1
 
 
 def test_autoscaling_gets_a_note_and_an_offer_to_pin(admin: kube.Caller, namespace: str,
