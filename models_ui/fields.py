@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from modelspec.schema import SPEC, Node, node_at
+from modelspec.schema import SPEC, Node, node_at, pattern_regex
 from modelspec.validation import integer_range
 
 
@@ -27,7 +27,7 @@ class PatternValidator:
 
     def __init__(self, pattern: str):
         self.pattern = pattern
-        self.regex = re.compile(pattern)
+        self.regex = pattern_regex(pattern)
 
     def __call__(self, value: str) -> None:
         if value and not self.regex.search(value):

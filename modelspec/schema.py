@@ -9,6 +9,8 @@ final judge.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -28,9 +30,13 @@ RESOURCE = f"{PLURAL}.{GROUP}"  # "models.kubeai.org": the CRD's name, and RBAC'
 ENGINES = ("OLlama", "VLLM", "FasterWhisper", "Infinity")
 FEATURES = ("TextGeneration", "TextEmbedding", "Reranking", "SpeechToText")
 LOAD_BALANCING_STRATEGIES = ("LeastLoad", "PrefixHash")
-# oci:// came with KubeAI v0.23 (kubeai-project/kubeai#661): the model is an OCI image
-# mounted as an image volume, so it is not cached (no cacheProfile; see the spec's rules).
-URL_PREFIXES = ("hf://", "pvc://", "ollama://", "s3://", "gs://", "oss://", "oci://")
+# As upstream's rule lists them (kubeai-project/kubeai#661, commit bc9b4407, put oci:// first).
+# An oci:// model is an OCI image mounted as an image volume: upstream added no engine rule,
+# and its unchanged cacheProfile rule (CACHEABLE_URL_PREFIXES) refuses a cache profile for it.
+URL_PREFIXES = ("oci://", "hf://", "pvc://", "ollama://", "s3://", "gs://", "oss://")
+# Upstream's format for every model URL (kubeai-project/kubeai#656), the same regex its
+# controller parses URLs with: no spaces, and no "@" (so no oci://...@sha256: digests).
+URL_PATTERN = r"^([a-z0-9]+):\/\/([a-zA-Z0-9._:/-]+)(\?.*)?$"
 CACHEABLE_URL_PREFIXES = ("hf://", "s3://", "gs://", "oss://")
 ADAPTER_URL_PREFIXES = CACHEABLE_URL_PREFIXES
 CACHE_ONLY_URL_PREFIXES = ("gs://", "oss://")
@@ -53,6 +59,13 @@ class Rule:
     transition: bool = False
     field: str | None = None
     reason: str = ""  # for a transition rule: why the form shows the field read-only
+
+
+@functools.lru_cache(maxsize=64)
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A schema `pattern` as the API server reads it: in Go's regexp, `$` is the end of the
+    text, while Python's also matches before a trailing newline ("hf://x\\n")."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
 
 
 @dataclass(frozen=True)
@@ -269,10 +282,10 @@ LOAD_BALANCING = Node(
 URL_DESCRIPTION = (
     "URL of the model to be served.\nCurrently the following formats are supported:\n\n"
     'For VLLM, FasterWhisper, Infinity engines:\n\n"hf://<repo>/<model>"\n"pvc://<pvcName>"\n'
-    '"pvc://<pvcName>/<pvcSubpath>"\n"gs://<bucket>/<path>" (only with cacheProfile)\n'
+    '"pvc://<pvcName>/<pvcSubpath>"\n"oci://<registry>/<repository>:<tag>"\n'
+    '"gs://<bucket>/<path>" (only with cacheProfile)\n'
     '"oss://<bucket>/<path>" (only with cacheProfile)\n"s3://<bucket>/<path>" (only with '
-    'cacheProfile)\n"oci://<registry>/<repository>:<tag>" (an OCI image holding the model; '
-    'KubeAI v0.23 and later)\n\nFor OLlama engine:\n\n"ollama://<model>"'
+    'cacheProfile)\n\nFor OLlama engine:\n\n"ollama://<model>"'
 )
 
 SPEC = Node(
@@ -284,10 +297,11 @@ SPEC = Node(
             "string",
             label="URL",
             description=URL_DESCRIPTION,
+            pattern=URL_PATTERN,
             rules=(
                 Rule(
-                    message='url must start with "hf://", "pvc://", "ollama://", "s3://", '
-                    '"gs://", "oss://", or "oci://" and not be empty.',
+                    message='url must start with "oci://", "hf://", "pvc://", "ollama://", '
+                    '"s3://", "gs://", or "oss://" and not be empty.',
                     check=_starts_with_any(URL_PREFIXES),
                     cel=_cel_starts_with_any(URL_PREFIXES),
                 ),

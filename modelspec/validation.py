@@ -18,7 +18,7 @@ from typing import Any
 from modelspec.errors import FieldError
 from modelspec.listing import validate_listing
 from modelspec.names import SUBDOMAIN_MESSAGE, is_dns_subdomain, namespace_problem
-from modelspec.schema import API_VERSION, KIND, MODEL, SPEC, Node
+from modelspec.schema import API_VERSION, KIND, MODEL, SPEC, Node, pattern_regex
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
@@ -59,7 +59,7 @@ def _check_scalar(node: Node, value: Any, path: str, errors: list[FieldError]) -
         if node.max_length is not None and len(value) > node.max_length:
             errors.append(FieldError(
                 path, f"Must have at most {node.max_length} characters ({len(value)} given)."))
-        if node.pattern is not None and not re.search(node.pattern, value):
+        if node.pattern is not None and not pattern_regex(node.pattern).search(value):
             errors.append(FieldError(path, f"Must match the pattern {node.pattern}."))
     if node.type == "integer":
         if node.minimum is not None and value < node.minimum:

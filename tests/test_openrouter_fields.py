@@ -88,3 +88,37 @@ def test_an_oci_model_with_a_cache_profile_is_refused(client: Client, namespace:
     response = post(client, namespace, body)
     assert response.status_code == 422
     assert "spec.cacheProfile" in {e["field"] for e in response.json()["errors"]}
+
+
+DIGEST_REFERENCE = "oci://registry.example.com/llama@sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(("spec", "field", "message"), [
+    ({"url": DIGEST_REFERENCE}, "spec.url", "should match"),
+    ({"url": "oci://registry.example.com/llama:3.1", "cacheProfile": "standard"},
+     "spec.cacheProfile", 'cacheProfile is only supported with urls of format "hf://...", '
+                          '"s3://...", "gs://...", or "oss://..." at the moment.'),
+])
+def test_the_api_server_itself_holds_upstreams_oci_rules(admin: kube.Caller, namespace: str,
+                                                         spec: dict[str, Any], field: str,
+                                                         message: str) -> None:
+    """Straight to the API server (kmm's CRD), past kmm's own checks."""
+    with pytest.raises(kube.Invalid) as caught:
+        kube.create_model(admin, make_model(namespace, "llama-oci", **spec))
+    assert any(e.path == field and message in e.message for e in caught.value.errors), \
+        caught.value.errors
+
+
+def test_a_digest_pinned_oci_reference_is_refused_on_the_url(client: Client,
+                                                           namespace: str) -> None:
+    response = post(client, namespace, make_model(namespace, "llama-oci", url=DIGEST_REFERENCE))
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"spec.url"}
+
+
+def test_an_oci_model_may_name_any_engine(client: Client, admin: kube.Caller,
+                                          namespace: str) -> None:
+    body = make_model(namespace, "bge-oci", url="oci://ghcr.io/org/bge-small:1.5",
+                      engine="Infinity", features=["TextEmbedding"])
+    assert post(client, namespace, body).status_code == 201
+    assert kube.get_model(admin, namespace, "bge-oci")["spec"]["engine"] == "Infinity"
