@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kube
-from kube.cacheload import cache_load_job_name, cache_pvc_name, get_job, get_pvc
+from kube.cacheload import cache_load_job_name, get_job, get_pvc
 from kube.fleetinfo import Fit, SystemConfig, fit_check, parse_system_config, split_profile
 from kube.watches import Fleet, fleet
+from kube.workloads import cache_pvc_name
 from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, ModelRow
 
 Obj = dict[str, Any]
@@ -258,7 +259,7 @@ def _verdict(row: ModelRow, pods: list[PodRow] | None, fit: Fit | None) -> tuple
 def _add_cache_workloads(caller: kube.Caller, diagnosis: Diagnosis, namespace: str, name: str,
                          cache_profile: str) -> None:
     job_name = cache_load_job_name(name)
-    pvc_name = cache_pvc_name(name, cache_profile)
+    pvc_name = cache_pvc_name({"spec": {"cacheProfile": cache_profile}}) or ""
     try:
         job = get_job(caller, namespace, job_name)
         diagnosis.workloads.append(("Job", job_name, _job_state(job)))

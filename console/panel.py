@@ -12,7 +12,7 @@ from console import prompt
 from console.diagnosis import diagnose
 from console.managed import managed_by
 from kube.cache import synced_snapshot
-from kube.models import _event_time
+from kube.models import event_time
 from kube.watches import fleet
 from models_ui.presenters import SCALED_TO_ZERO, ModelRow
 from modelspec.schema import API_VERSION, KIND
@@ -101,7 +101,7 @@ def polled_model_events(caller: kube.Caller, namespace: str, name: str,
         return kube.list_model_events(caller, namespace, name, limit=limit)
     events = [e for e in source.events_of(namespace, KIND, name)
               if (e.get("involvedObject") or {}).get("apiVersion", API_VERSION) == API_VERSION]
-    events.sort(key=_event_time, reverse=True)
+    events.sort(key=event_time, reverse=True)
     return events[:limit]
 
 
@@ -114,7 +114,7 @@ def polled_workload_events(caller: kube.Caller, model: Obj, limit: int = 20) -> 
     source = fleet()
     if not all(source.events[kind].wait_synced(2.0) for kind in ("Pod", "Job",
                                                                   "PersistentVolumeClaim")):
-        return kube.list_workload_events(caller, model, limit)  # with the fleet work (issue 9)
+        return kube.list_workload_events(caller, model, limit)
     prefix = f"model-{name}-"
     found += [e for e in source.events["Pod"].items()
               if (e.get("involvedObject") or {}).get("namespace") == namespace
@@ -125,5 +125,5 @@ def polled_workload_events(caller: kube.Caller, model: Obj, limit: int = 20) -> 
     if profile:
         found += source.events_of(namespace, "PersistentVolumeClaim",
                                   f"shared-model-cache-{profile}")
-    found.sort(key=_event_time, reverse=True)
+    found.sort(key=event_time, reverse=True)
     return found[:limit]

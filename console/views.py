@@ -197,7 +197,7 @@ def deploy(request: HttpRequest, preset: str) -> HttpResponse:
         messages.warning(request, f"The catalog has no preset “{preset}”.")
         return redirect("console:catalog")
     namespace = request.GET.get("namespace", "")
-    form = ModelEditForm(namespace=namespace, prefill=found.to_model(namespace),
+    form = ModelEditForm(namespace=namespace, start=found.to_model(namespace),
                          model=cluster_model())
     return model_views._render_form(request, form)
 
@@ -287,7 +287,7 @@ def clone(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     model = transfer.clean(kube.get_model(_caller(request), namespace, name))
     target = request.GET.get("namespace") or namespace
     model["metadata"].update(name=f"{name}-copy", namespace=target)
-    form = ModelEditForm(namespace=target, prefill=model, model=cluster_model())
+    form = ModelEditForm(namespace=target, start=model, model=cluster_model())
     return model_views._render_form(request, form)
 
 

@@ -20,7 +20,7 @@ from kmm import auth
 log = logging.getLogger(__name__)
 
 PUBLIC_PREFIXES = ("/public/", "/healthz", "/readyz", "/metrics", "/static/", "/signin",
-                   "/signout")
+                   "/signout", "/favicon.ico")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 

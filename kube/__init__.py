@@ -12,7 +12,14 @@ from kube.access import (
     require_list,
     who_am_i,
 )
-from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
+from kube.cluster import (
+    Caller,
+    Cluster,
+    Identity,
+    default_cluster,
+    set_default_cluster,
+    swap_default_cluster,
+)
 from kube.crds import installed_crd
 from kube.errors import (
     AlreadyExists,
@@ -39,6 +46,12 @@ from kube.models import (
 )
 from kube.namespaces import create_namespace, delete_namespace, list_namespaces, server_version
 from kube.patch import apply_merge_patch, change_patch, merge_patch, writable
+from kube.workloads import (
+    create_objects,
+    list_model_pods,
+    list_nodes,
+    list_workload_events,
+)
 
 __all__ = [
     "AlreadyExists",
@@ -61,6 +74,7 @@ __all__ = [
     "change_patch",
     "create_model",
     "create_namespace",
+    "create_objects",
     "default_cluster",
     "delete_model",
     "delete_namespace",
@@ -68,9 +82,12 @@ __all__ = [
     "get_model",
     "installed_crd",
     "list_model_events",
+    "list_model_pods",
     "list_models",
     "list_models_with_version",
     "list_namespaces",
+    "list_nodes",
+    "list_workload_events",
     "listable_namespaces",
     "merge_patch",
     "patch_model",
@@ -78,6 +95,7 @@ __all__ = [
     "require_list",
     "server_version",
     "set_default_cluster",
+    "swap_default_cluster",
     "update_model",
     "who_am_i",
     "writable",

@@ -18,11 +18,6 @@ def cache_load_job_name(model_name: str) -> str:
     return f"load-cache-{model_name}"
 
 
-def cache_pvc_name(model_name: str, cache_profile: str) -> str:
-    """KubeAI's PVC for a shared-filesystem cache profile (cachePVCName)."""
-    return f"shared-model-cache-{cache_profile}"
-
-
 def get_job(caller: Caller, namespace: str, name: str) -> Obj | None:
     try:
         result: Obj = call(caller, client.BatchV1Api(caller.api).read_namespaced_job, name,

@@ -139,11 +139,11 @@ def list_model_events(caller: Caller, namespace: str, name: str, limit: int = 50
                 raw=True)
     items = [e for e in body.get("items", [])
              if (e.get("involvedObject") or {}).get("apiVersion", API_VERSION) == API_VERSION]
-    items.sort(key=_event_time, reverse=True)
+    items.sort(key=event_time, reverse=True)
     return items[:limit]
 
 
-def _event_time(event: Obj) -> str:
+def event_time(event: Obj) -> str:
     return str(event.get("lastTimestamp") or event.get("eventTime")
                or (event.get("metadata") or {}).get("creationTimestamp") or "")
 

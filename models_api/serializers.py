@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from models_ui.cluster_schema import cluster_model
@@ -69,7 +70,9 @@ class ObjectMetaSerializer(serializers.Serializer):
     labels = serializers.DictField(child=serializers.CharField(), required=False)
     annotations = serializers.DictField(
         child=serializers.CharField(), required=False,
-        help_text="Listing annotations (openrouter.kmm.io/...) are validated; see the README.")
+        help_text="Annotations under openrouter.kmm.io/ describe the model's public OpenRouter "
+                  "listing (publish, display-name, pricing-prompt in USD per token, ...) and "
+                  "are validated.")
     resourceVersion = serializers.CharField(
         required=False, help_text="Required by PUT: the version the change is based on.")
     uid = serializers.CharField(read_only=True)
@@ -81,6 +84,23 @@ SpecSerializer = serializer_for(schema.SPEC, "ModelSpec")
 StatusSerializer = serializer_for(schema.STATUS, "ModelStatus")
 
 
+EXAMPLE_MODEL = {
+    "apiVersion": schema.API_VERSION, "kind": schema.KIND,
+    "metadata": {"name": "llama-3.1-8b-instruct-l4", "namespace": "kubeai",
+                 "labels": {"team": "platform"},
+                 "annotations": {"openrouter.kmm.io/publish": "true",
+                                 "openrouter.kmm.io/context-length": "8192",
+                                 "openrouter.kmm.io/pricing-prompt": "0.00000002"}},
+    "spec": {"url": "hf://meta-llama/Llama-3.1-8B-Instruct", "engine": "VLLM",
+             "features": ["TextGeneration"], "resourceProfile": "nvidia-gpu-l4:1",
+             "args": ["--max-model-len=8192", "--enable-prefix-caching"],
+             "env": {"VLLM_LOGGING_LEVEL": "INFO"},
+             "minReplicas": 0, "maxReplicas": 3, "targetRequests": 32},
+}
+
+
+@extend_schema_serializer(examples=[OpenApiExample(
+    "Llama 3.1 8B Instruct on one NVIDIA L4", value=EXAMPLE_MODEL)])
 class ModelSerializer(serializers.Serializer):
     """A KubeAI Model (kubeai.org/v1), as Kubernetes returns it."""
 

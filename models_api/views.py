@@ -75,7 +75,8 @@ class MergePatchParser(JSONParser):
 
 
 class KubeView(APIView):
-    """Authentication happened in kmm.middleware: `request.kube` is the caller."""
+    # Authentication happened in kmm.middleware: `request.kube` is the caller. (A comment, not
+    # a docstring: the OpenAPI schema and the browsable API show docstrings to clients.)
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
@@ -125,6 +126,8 @@ def _validated(body: Any, old: Obj | None = None) -> Obj:
 
 
 class NamespaceList(KubeView):
+    """The namespaces in which you may list models."""
+
     @extend_schema(
         operation_id="listNamespaces", summary="Namespaces whose models you may list",
         responses={200: NamespaceListSerializer, **ERRORS})
@@ -135,6 +138,8 @@ class NamespaceList(KubeView):
 
 
 class AllModelList(KubeView):
+    """Models in every namespace you may list."""
+
     @extend_schema(
         operation_id="listAllModels", summary="Models in every namespace you may list",
         parameters=FILTERS + PAGING,
@@ -149,6 +154,8 @@ class AllModelList(KubeView):
 @extend_schema_view(get=extend_schema(parameters=[NAMESPACE]),
                     post=extend_schema(parameters=[NAMESPACE]))
 class NamespaceModelList(KubeView):
+    """Models of one namespace: list them, or create one."""
+
     @extend_schema(
         operation_id="listModels", summary="Models in a namespace", parameters=FILTERS + PAGING,
         responses={200: ModelListSerializer, **ERRORS})
@@ -182,6 +189,8 @@ class NamespaceModelList(KubeView):
 @extend_schema_view(**{verb: extend_schema(parameters=[NAMESPACE, NAME])
                        for verb in ("get", "put", "patch", "delete")})
 class ModelDetail(KubeView):
+    """One model: read, replace, change (JSON merge patch) or delete it."""
+
     @extend_schema(
         operation_id="readModel", summary="Read a model", responses={200: ModelSerializer, **ERRORS})
     def get(self, request: Request, namespace: str, name: str) -> Response:

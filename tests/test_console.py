@@ -114,10 +114,10 @@ def test_the_list_shows_a_warning_badge_with_the_verdict(admin: kube.Caller, nam
     model_pod(admin, namespace, "big", gpus=2, status=unschedulable_status("no gpus"))
     caught_up(admin, namespace)
     page = Client().get("/", {"namespace": namespace}).content.decode()
-    row = page.split('id="row-' + namespace + '-big"')[1].split("</tr>")[0]
+    row = page.split(f'data-model="{namespace}/big"')[1].split("</tr>")[0]
     assert 'data-testid="badge"' in row
     assert f'title="Waiting for a node with 2 nvidia.com/gpu: 0 of {nodes} nodes fit"' in row
-    idle = page.split('id="row-' + namespace + '-idle"')[1].split("</tr>")[0]
+    idle = page.split(f'data-model="{namespace}/idle"')[1].split("</tr>")[0]
     assert 'data-testid="badge"' not in idle
 
 

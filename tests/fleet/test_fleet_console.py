@@ -20,9 +20,8 @@ from kube.watches import reset_fleet
 
 fleet = pytest.importorskip("devcluster.fleet", reason="the simulated KubeAI fleet (issue 9) "
                             "is not on this branch yet")
-from tests.fleet.conftest import fleet_model, live_pods, ready_pods, settle  # noqa: E402
-
 from tests.browser.conftest import browser_type_launch_args  # noqa: E402, F401 - Debian's chromium
+from tests.fleet.conftest import fleet_model, live_pods, ready_pods, settle  # noqa: E402
 
 
 @pytest.fixture
