@@ -13,6 +13,7 @@ from console.diagnosis import diagnose
 from console.managed import managed_by
 from kube.cache import synced_snapshot
 from kube.models import event_time
+from kube.workloads import is_model_pod_name
 from kube.watches import fleet
 from models_ui.presenters import SCALED_TO_ZERO, ModelRow
 from modelspec.schema import API_VERSION, KIND
@@ -115,10 +116,9 @@ def polled_workload_events(caller: kube.Caller, model: Obj, limit: int = 20) -> 
     if not all(source.events[kind].wait_synced(2.0) for kind in ("Pod", "Job",
                                                                   "PersistentVolumeClaim")):
         return kube.list_workload_events(caller, model, limit)
-    prefix = f"model-{name}-"
     found += [e for e in source.events["Pod"].items()
               if (e.get("involvedObject") or {}).get("namespace") == namespace
-              and str((e.get("involvedObject") or {}).get("name", "")).startswith(prefix)]
+              and is_model_pod_name(name, str((e.get("involvedObject") or {}).get("name", "")))]
     for job in (f"load-cache-{name}", f"evict-cache-{name}"):
         found += source.events_of(namespace, "Job", job)
     profile = (model.get("spec") or {}).get("cacheProfile")
