@@ -13,8 +13,8 @@ from console.diagnosis import diagnose
 from console.managed import managed_by
 from kube.cache import synced_snapshot
 from kube.models import event_time
-from kube.workloads import is_model_pod_name
 from kube.watches import fleet
+from kube.workloads import is_model_pod_name
 from models_ui.presenters import SCALED_TO_ZERO, ModelRow
 from modelspec.schema import API_VERSION, KIND
 
