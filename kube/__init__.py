@@ -34,6 +34,8 @@ from kube.errors import (
     Unavailable,
 )
 from kube.models import (
+    Applied,
+    apply_change,
     create_model,
     delete_model,
     get_model,
@@ -45,7 +47,7 @@ from kube.models import (
     update_model,
 )
 from kube.namespaces import create_namespace, delete_namespace, list_namespaces, server_version
-from kube.patch import apply_merge_patch, change_patch, merge_patch, writable
+from kube.patch import apply_merge_patch, change_patch, merge_patch, user_change, writable
 from kube.workloads import (
     create_objects,
     list_model_pods,
@@ -55,6 +57,7 @@ from kube.workloads import (
 
 __all__ = [
     "AlreadyExists",
+    "Applied",
     "BadRequest",
     "Caller",
     "Cluster",
@@ -69,6 +72,7 @@ __all__ = [
     "Unavailable",
     "UserInfo",
     "allowed",
+    "apply_change",
     "apply_merge_patch",
     "can_i",
     "change_patch",
@@ -97,6 +101,7 @@ __all__ = [
     "set_default_cluster",
     "swap_default_cluster",
     "update_model",
+    "user_change",
     "who_am_i",
     "writable",
 ]

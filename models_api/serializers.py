@@ -152,6 +152,31 @@ class ErrorSerializer(serializers.Serializer):
         required=False, help_text="On 409: the object's resourceVersion now.")
 
 
+TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec", "status")
+
+
+def shape_problems(data: Any) -> list[FieldError]:
+    """What makes a body not a Model at all (answered 400): not an object, metadata or spec
+    missing, null or not objects, fields a Model does not have at the top level.
+
+    Unknown fields inside spec and metadata are not refused here: they go to the API
+    server, which checks them against the installed CRD (strict field validation), so a
+    field of a newer KubeAI is kept and a misspelt one is refused, never dropped."""
+    if not isinstance(data, Mapping):
+        return [FieldError("", "The body must be a JSON object (a Model).")]
+    problems = [FieldError(str(key), "Unknown field: a Model has only "
+                                     + ", ".join(TOP_LEVEL) + ".")
+                for key in data if key not in TOP_LEVEL]
+    for name in ("metadata", "spec"):
+        if not isinstance(data.get(name), Mapping):
+            problems.append(FieldError(name, "This field is required and must be an object."))
+    version = (data.get("metadata") or {}).get("resourceVersion") \
+        if isinstance(data.get("metadata"), Mapping) else None
+    if version is not None and not isinstance(version, str):
+        problems.append(FieldError("metadata.resourceVersion", "Must be a string."))
+    return problems
+
+
 def check_model(data: Any, old: Mapping[str, Any] | None = None) -> list[FieldError]:
     """Every problem kmm finds in a Model body (the one entry point all write paths share),
     with the schema as the cluster's installed CRD accepts it."""

@@ -353,20 +353,32 @@ def model_change(request: HttpRequest, namespace: str, name: str) -> HttpRespons
         return _switch_tab(request, form, base=original, namespace=namespace)
     if not form.is_valid():
         return _render_form(request, form, original=original, status=400)
-    desired = form.cleaned_data["text"] if isinstance(form, YamlForm) else form.to_object()
+    change = editing.change_of(form, original)
+    if not change:
+        messages.info(request, f"The model “{name}” in namespace “{namespace}” was not changed: "
+                               "nothing was edited.")
+        return _after_save(request, namespace, name)
     try:
-        saved = editing.update(caller, original, desired)
+        applied = editing.update(caller, original, change)
     except kube.Conflict as exc:
         if exc.current is None:
             raise
-        conflict = editing.conflict_view(original, desired, exc.current)
+        conflict = editing.conflict_view(original, change, exc)
         return _render_form(request, form, original=original, conflict=conflict, status=409)
     except kube.NotFound:
         return _missing(request, namespace, name)
     except kube.Invalid as exc:
         form.add_api_errors(exc.errors)
         return _render_form(request, form, original=original, status=400)
-    return _saved(request, saved, "changed")
+    return _saved(request, applied.model, "changed", note=_rebased_note(applied))
+
+
+def _rebased_note(applied: kube.Applied) -> str:
+    if not applied.rebased:
+        return ""
+    elsewhere = ", ".join(applied.moved_on) if applied.moved_on else "its status only"
+    return (f" It had also changed elsewhere since you opened it ({elsewhere}); your change "
+            "was applied to that newer version.")
 
 
 @require_POST
@@ -400,10 +412,14 @@ def _switch_tab(request: HttpRequest, form: ModelEditForm | YamlForm, *, base: O
     return _render_form(request, switched, original=base)
 
 
-def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
+def _saved(request: HttpRequest, model: Obj, verb: str, note: str = "") -> HttpResponse:
     namespace, name = model["metadata"]["namespace"], model["metadata"]["name"]
     wait_for_write(namespace, name, model)
-    messages.success(request, f"The model “{name}” in namespace “{namespace}” was {verb}.")
+    messages.success(request, f"The model “{name}” in namespace “{namespace}” was {verb}.{note}")
+    return _after_save(request, namespace, name)
+
+
+def _after_save(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     if "_continue" in request.POST:
         return redirect("models_ui:change", namespace, name)
     if "_addanother" in request.POST:

@@ -331,22 +331,25 @@ class TestChange:
                                                  namespace: str) -> None:
         kube.create_model(admin, make_model(namespace, "raced", owner="first"))
         data = form_data(client.get(f"/models/{namespace}/raced/change/"))
-        kube.patch_model(admin, namespace, "raced", {"spec": {"image": "theirs:1"}})
+        kube.patch_model(admin, namespace, "raced",
+                         {"spec": {"image": "theirs:1", "targetRequests": 50}})
         data["targetRequests"] = "9"
         response = client.post(f"/models/{namespace}/raced/change/", data)
         conflict = response.context["conflict"]
         assert response.status_code == 409
+        assert conflict.fields == ["spec.targetRequests"]
         assert "+  image: theirs:1" in conflict.theirs_diff
-        assert "-  targetRequests: 100" in conflict.result_diff
+        assert "-  targetRequests: 50" in conflict.result_diff
         assert "+  targetRequests: 9" in conflict.result_diff
-        assert kube.get_model(admin, namespace, "raced")["spec"]["targetRequests"] == 100
+        assert kube.get_model(admin, namespace, "raced")["spec"]["targetRequests"] == 50
 
     def test_my_change_can_be_reapplied_to_the_current_version(self, client: Client,
                                                                admin: kube.Caller,
                                                                namespace: str) -> None:
         kube.create_model(admin, make_model(namespace, "again"))
         data = form_data(client.get(f"/models/{namespace}/again/change/"))
-        kube.patch_model(admin, namespace, "again", {"spec": {"image": "theirs:1"}})
+        kube.patch_model(admin, namespace, "again",
+                         {"spec": {"image": "theirs:1", "targetRequests": 50}})
         data["targetRequests"] = "9"
         conflict = client.post(f"/models/{namespace}/again/change/", data).context["conflict"]
         response = client.post(f"/models/{namespace}/again/reapply/", {

@@ -136,7 +136,7 @@ def test_a_change_made_with_kubectl_meanwhile_is_a_conflict_with_a_diff(
     page.get_by_label("Target requests").fill("12")
 
     kubectl("patch", "models.kubeai.org", "contested", "-n", namespace, "--type=merge",
-            "-p", json.dumps({"spec": {"image": "kubectl/was-here:1"}}))
+            "-p", json.dumps({"spec": {"image": "kubectl/was-here:1", "targetRequests": 50}}))
     expect(page.locator("#changed-elsewhere")).to_contain_text("Someone changed this model")
     page.get_by_role("button", name="Save", exact=True).click()
 
