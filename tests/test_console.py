@@ -323,18 +323,28 @@ def test_export_then_import_round_trips(admin: kube.Caller, namespace: str, node
 
 def test_import_applies_the_form_conflict_rule(admin: kube.Caller, namespace: str,
                                                nodes: int) -> None:
+    """As the form's save: a change elsewhere to another field is kept and the import
+    applies; a change elsewhere to the same field is a conflict and nothing is written."""
     create(admin, namespace, "m")
-    text = yaml.safe_dump({"apiVersion": "kubeai.org/v1", "kind": "Model",
-                           "metadata": {"name": "m", "namespace": namespace},
-                           "spec": {"url": "hf://o/new", "engine": "VLLM",
-                                    "features": ["TextGeneration"]}})
+    create(admin, namespace, "n")
+
+    def document(name: str) -> str:
+        return yaml.safe_dump({"apiVersion": "kubeai.org/v1", "kind": "Model",
+                               "metadata": {"name": name, "namespace": namespace},
+                               "spec": {"url": "hf://o/new", "engine": "VLLM",
+                                        "features": ["TextGeneration"]}})
+
     client = Client()
-    preview = client.post("/console/import/", {"text": text, "preview": "1"})
-    kube.patch_model(admin, namespace, "m", {"spec": {"owner": "someone-else"}})
+    preview = client.post("/console/import/", {"text": document("m") + "---\n" + document("n"),
+                                               "preview": "1"})
+    kube.patch_model(admin, namespace, "m", {"spec": {"url": "hf://o/theirs"}})
+    kube.patch_model(admin, namespace, "n", {"spec": {"owner": "someone-else"}})
     applied = client.post("/console/import/", {"plan": preview.context["plan"], "apply": "1"},
                           follow=True)
     assert "changed by someone else since the preview" in applied.content.decode()
-    assert kube.get_model(admin, namespace, "m")["spec"]["url"] == "hf://org/model"
+    assert kube.get_model(admin, namespace, "m")["spec"]["url"] == "hf://o/theirs"
+    spec = kube.get_model(admin, namespace, "n")["spec"]
+    assert (spec["url"], spec["owner"]) == ("hf://o/new", "someone-else")
 
 
 # --- 6. managed elsewhere -------------------------------------------------------------------
