@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "models_ui",
+    "console",
     "public_api",
     "models_api",
 ]

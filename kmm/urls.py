@@ -18,6 +18,7 @@ urlpatterns = [
     path("signin/", auth_views.sign_in, name="signin"),
     path("signout/", auth_views.sign_out, name="signout"),
     path("api/", include("models_api.urls")),
+    path("console/", include("console.urls")),
     # Pages that do not link an icon (the browsable API) make browsers ask for this one.
     path("favicon.ico", favicon),
     path("", include("models_ui.urls")),

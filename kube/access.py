@@ -33,11 +33,13 @@ def who_am_i(caller: Caller) -> UserInfo:
 
 
 def can_i(caller: Caller, verb: str, resource: str, group: str = "",
-          namespace: str | None = None) -> bool:
+          namespace: str | None = None, subresource: str = "") -> bool:
     """Whether the API server's authorizer allows this caller `verb` on `resource`."""
     attributes = {"verb": verb, "resource": resource, "group": group}
     if namespace:
         attributes["namespace"] = namespace
+    if subresource:
+        attributes["subresource"] = subresource
     body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
             "spec": {"resourceAttributes": attributes}}
     review = call(caller,
@@ -48,20 +50,20 @@ def can_i(caller: Caller, verb: str, resource: str, group: str = "",
 
 
 ACCESS_CACHE_SECONDS = 30.0
-_answers: dict[tuple[str, str, str, str, str], tuple[float, bool]] = {}
+_answers: dict[tuple[str, ...], tuple[float, bool]] = {}
 _answers_lock = threading.Lock()
 
 
 def allowed(caller: Caller, verb: str, namespace: str | None = None,
-            resource: str = PLURAL, group: str = GROUP) -> bool:
+            resource: str = PLURAL, group: str = GROUP, subresource: str = "") -> bool:
     """can_i, remembered for ACCESS_CACHE_SECONDS per identity (RBAC changes show up soon)."""
-    key = (caller.identity.pool_key, verb, namespace or "", resource, group)
+    key = (caller.identity.pool_key, verb, namespace or "", resource, group, subresource)
     now = time.monotonic()
     with _answers_lock:
         hit = _answers.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    answer = can_i(caller, verb, resource, group, namespace)
+    answer = can_i(caller, verb, resource, group, namespace, subresource)
     with _answers_lock:
         if len(_answers) > 50_000:
             _answers.clear()

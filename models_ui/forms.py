@@ -23,6 +23,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from console.profiles import cluster_profiles, unknown_profile_message
 from models_ui.fields import field_name, formfield_for, help_text
 from models_ui.rows import DECLARED_ROW_KINDS, RowKind, filled_rows, row_kind_for
 from modelspec import names
@@ -226,6 +227,8 @@ class ModelEditForm(forms.Form):
         if field_name("cacheProfile") in self.fields:
             self.fields[field_name("cacheProfile")].widget.attrs["list"] = "cache-profiles"
         self.fields["namespace"].widget.attrs["list"] = "namespaces"
+        # The profiles KubeAI's config defines: offered in the list, and the only ones accepted.
+        self.cluster_profiles = cluster_profiles()
         self.readonly_reasons: dict[str, str] = {}
         if base is not None:
             self._lock_immutable(base)
@@ -315,6 +318,12 @@ class ModelEditForm(forms.Form):
         if ":" in (data.get("resource_profile") or ""):
             self.add_error("resource_profile", "Give the profile name only; the count has its own "
                                                "field.")
+        elif data.get("resource_profile") and self.cluster_profiles is not None \
+                and data["resource_profile"] not in self.cluster_profiles \
+                and not (self.is_edit and data["resource_profile"] == self.initial.get(
+                    "resource_profile")):  # an edit may keep what is there
+            self.add_error("resource_profile", unknown_profile_message(
+                data["resource_profile"], self.cluster_profiles))
         for formset in self.formsets.values():
             formset.is_valid()
         for error in validate(self.to_object(), self.base, self.model):
@@ -475,7 +484,7 @@ class ModelEditForm(forms.Form):
         return summary
 
     def resource_profile_suggestions(self) -> list[str]:
-        return list(settings.KMM_RESOURCE_PROFILES)
+        return self.cluster_profiles or list(settings.KMM_RESOURCE_PROFILES)
 
     def cache_profile_suggestions(self) -> list[str]:
         return list(settings.KMM_CACHE_PROFILES)

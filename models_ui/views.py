@@ -23,6 +23,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import kube
+from console.panel import polled_model, polled_workload_events
 from kube.cache import synced_snapshot, wait_for_write
 from models_ui import editing, switching
 from models_ui.changelist import ChangeList
@@ -170,8 +171,12 @@ def url_is_local(url: str) -> bool:
 @require_GET
 def model_detail(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     caller = _caller(request)
+    # The live part's poll reads kmm's watch caches (after the caller's access reviews):
+    # an open page costs the API server no reads.
+    poll = bool(request.htmx) and request.htmx.target == "model-live"  # type: ignore[attr-defined]
     try:
-        model = kube.get_model(caller, namespace, name)
+        model = polled_model(caller, namespace, name) if poll else kube.get_model(
+            caller, namespace, name)
     except kube.NotFound:
         if request.htmx:  # type: ignore[attr-defined]
             response = HttpResponse(status=204)
@@ -180,7 +185,8 @@ def model_detail(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             return response
         return _missing(request, namespace, name)
     try:
-        events: list[Obj] | None = kube.list_workload_events(caller, model, limit=20)
+        events: list[Obj] | None = (polled_workload_events(caller, model) if poll else
+                                    kube.list_workload_events(caller, model, limit=20))
     except kube.Forbidden:
         events = None  # a viewer without rights on events still sees the model
     etag = '"' + hashlib.sha256(repr((model["metadata"]["resourceVersion"], [

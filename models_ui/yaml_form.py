@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from django import forms
 
+from console.profiles import profile_problem
 from models_ui.presenters import to_yaml
 from modelspec.errors import FieldError
 from modelspec.objects import strip_server_fields
@@ -97,6 +98,9 @@ class YamlForm(forms.Form):
                                            f"(it is {self.base['metadata'][key]!r})."), text)
         for error in validate(obj, self.base, self.model):
             self.add_problem(error, text)
+        unknown_profile = profile_problem(obj, self.base)
+        if unknown_profile is not None:
+            self.add_problem(unknown_profile, text)
         if self.problems:
             raise forms.ValidationError("The model has problems; see the list below.")
         return obj

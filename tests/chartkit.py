@@ -74,6 +74,9 @@ def as_stream(objects: list[dict[str, Any]]) -> str:
 def install_rbac(namespace: str, values: dict[str, Any] | None = None) -> str:
     """Create the rendered ServiceAccount and RBAC for real; return a token for the account."""
     objects = render(namespace, values)
+    for role in [o for o in objects if o["kind"] == "Role"]:  # KubeAI's namespace, say
+        kube.create_namespace(kube.default_cluster().as_app(), role["metadata"]["namespace"],
+                              exist_ok=True)
     kubectl("apply", "-f", "-", stdin=as_stream([o for o in objects if o["kind"] in RBAC_KINDS]))
     account = one(objects, "ServiceAccount")["metadata"]["name"]
     # The TokenRequest API (serviceaccounts/token), as `kubectl create token` calls it.

@@ -14,6 +14,7 @@ import pytest
 import kube
 from devcluster import controlplane
 from kube.cache import ModelCache, model_cache, reset_model_cache
+from kube.watches import reset_fleet
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +24,7 @@ def control_plane() -> Iterator[controlplane.ControlPlane]:
     kube.set_default_cluster(cluster)
     _started.append(plane)
     yield plane
+    reset_fleet()
     reset_model_cache()
     kube.set_default_cluster(None)
     plane.stop()

@@ -23,6 +23,7 @@ from tests.chartkit import (
     values_file,
 )
 from tests.conftest import kubectl
+from tests.consolekit import ensure_namespace
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -46,6 +47,13 @@ def variant(name: str, extra_namespace: str = "unused") -> dict[str, Any]:
     return values
 
 
+@pytest.fixture(autouse=True)
+def kubeai_namespace(request: pytest.FixtureRequest) -> None:
+    """KubeAI's namespace, where the chart reads KubeAI's config (kubeai.config's default)."""
+    if "admin" in request.fixturenames or "control_plane" in request.fixturenames:
+        ensure_namespace(request.getfixturevalue("admin"), "kubeai")
+
+
 def unique(prefix: str = "chart") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -62,6 +70,7 @@ def test_it_renders_the_documented_objects_with_standard_labels() -> None:
     objects = render("kmm-system")
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget",
+                     "Role", "RoleBinding",  # KubeAI's system ConfigMap, by name
                      "Secret", "Service", "ServiceAccount"]
     for obj in objects:
         labels = obj["metadata"]["labels"]
@@ -126,13 +135,14 @@ def test_the_public_ingress_is_separate_and_exposes_only_the_public_list() -> No
 def test_namespaced_rbac_makes_roles_in_the_listed_namespaces_only() -> None:
     objects = render("kmm-system", {"rbac": {"namespaces": ["team-a", "team-b"]}})
     roles = by_kind(objects, "Role")
-    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    # Plus the Role reading KubeAI's system ConfigMap, in KubeAI's namespace.
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["kubeai", "team-a", "team-b"]
     assert sorted(b["metadata"]["namespace"] for b in by_kind(objects, "RoleBinding")) == [
-        "team-a", "team-b"]
+        "kubeai", "team-a", "team-b"]
     cluster_resources = {r for rule in one(objects, "ClusterRole")["rules"]
                          for r in rule["resources"]}
     assert cluster_resources == {"selfsubjectreviews", "selfsubjectaccessreviews",
-                                 "selfsubjectrulesreviews", "customresourcedefinitions"}
+                                 "selfsubjectrulesreviews", "customresourcedefinitions", "nodes"}
     assert env_of(objects)["KMM_NAMESPACES"] == "team-a,team-b"
 
 
@@ -151,9 +161,11 @@ def test_rbac_grants_only_what_each_auth_mode_uses(mode: str, writes: bool,
     assert {v for g, r, v in granted if r == "events"} == {"list", "watch"}
     assert {v for g, r, v in granted if r in ("users", "groups")} == (
         {"impersonate"} if impersonates else set())
+    assert {v for g, r, v in granted if r in ("pods", "nodes")} == {"list", "watch"}
     assert {r for g, r, v in granted} <= {"models", "namespaces", "events", "users", "groups",
                                           "selfsubjectreviews", "selfsubjectaccessreviews",
-                                          "selfsubjectrulesreviews", "customresourcedefinitions"}
+                                          "selfsubjectrulesreviews", "customresourcedefinitions",
+                                          "pods", "nodes"}
     crd_rule, = [rule for rule in rules if rule["resources"] == ["customresourcedefinitions"]]
     assert crd_rule["resourceNames"] == ["models.kubeai.org"]
     assert crd_rule["verbs"] == ["get", "list", "watch"]
@@ -266,3 +278,27 @@ def test_install_then_upgrade_keeps_the_generated_secret_key(admin: kube.Caller,
     assert kubectl("get", "deployment", "kmm", "-n", namespace,
                    "-o", "jsonpath={.spec.replicas}") == "3"
     assert "auth.mode=token" in notes
+
+
+def test_the_console_settings_and_catalog_mount() -> None:
+    objects = render("kmm-system", {"kubeai": {"config": "ai/kubeai-config",
+                                               "url": "http://kubeai.ai.svc",
+                                               "catalogConfigMap": "kmm-catalog"}})
+    env = env_of(objects)
+    assert (env["KMM_KUBEAI_CONFIG"], env["KMM_KUBEAI_URL"], env["KMM_CATALOG"]) == (
+        "ai/kubeai-config", "http://kubeai.ai.svc", "/etc/kmm/catalog/catalog.yaml")
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    assert {"name": "catalog", "mountPath": "/etc/kmm/catalog", "readOnly": True} in \
+        pod["containers"][0]["volumeMounts"]
+    assert {"name": "catalog", "configMap": {"name": "kmm-catalog", "items": [
+        {"key": "catalog.yaml", "path": "catalog.yaml"}]}} in pod["volumes"]
+    role = one(objects, "Role")
+    assert role["metadata"]["namespace"] == "ai"
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                              "resourceNames": ["kubeai-config"],
+                              "verbs": ["get", "list", "watch"]}]
+    off = render("kmm-system", {"kubeai": {"config": "", "watchPodsAndNodes": False}})
+    assert not by_kind(off, "Role")
+    assert "KMM_CATALOG" not in env_of(off)
+    granted = {r for rule in one(off, "ClusterRole")["rules"] for r in rule["resources"]}
+    assert not granted & {"pods", "nodes", "configmaps"}

@@ -254,3 +254,49 @@ def test_namespaced_rbac_runs_the_watch_cache(cluster: kube.Cluster, admin: kube
         assert cache.snapshot().namespaces == (team,)
     finally:
         cache.stop()
+
+
+def test_the_console_reads_kubeais_config_by_name_and_watches_pods_and_nodes_only(
+        cluster: kube.Cluster, admin: kube.Caller) -> None:
+    """The operator console's watches (kube.watches) run as the chart's account: pods with
+    KubeAI's `model` label, nodes, Warning and Model events, and KubeAI's one ConfigMap."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    from kube.watches import new_fleet
+    from tests.consolekit import SYSTEM_YAML
+
+    namespace, kubeai_namespace = unique("kmm"), unique("kubeai")
+    for name in (namespace, kubeai_namespace):
+        kube.create_namespace(admin, name)
+    core = client.CoreV1Api(admin.api)
+    for name in ("kubeai-config", "kubeai-autoscaler-state"):
+        core.create_namespaced_config_map(kubeai_namespace, {
+            "metadata": {"name": name}, "data": {"system.yaml": SYSTEM_YAML}})
+    token = install_rbac(namespace, {"kubeai": {"config": f"{kubeai_namespace}/kubeai-config"}})
+    app = cluster.as_token(token)
+
+    fleet = new_fleet(app, (kubeai_namespace, "kubeai-config")).start()
+    try:
+        assert fleet.wait_synced(15), [c.problem for c in fleet.caches]
+        assert "resourceProfiles" in (fleet.config_text() or "")
+        assert [c.problem for c in fleet.caches] == [""] * len(fleet.caches)
+    finally:
+        fleet.stop()
+    as_app = client.CoreV1Api(app.api)
+    assert as_app.read_namespaced_config_map("kubeai-config", kubeai_namespace).data
+    for forbidden in (
+            lambda: as_app.read_namespaced_config_map("kubeai-autoscaler-state",
+                                                      kubeai_namespace),
+            lambda: as_app.list_namespaced_config_map(kubeai_namespace),
+            lambda: as_app.list_namespaced_config_map(namespace),
+            lambda: as_app.read_namespaced_pod_log("any", namespace),
+            lambda: as_app.create_namespaced_pod(namespace, {
+                "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c",
+                                                                    "image": "x"}]}}),
+            lambda: as_app.patch_node("kmm-cpu-1", {"metadata": {"labels": {"x": "y"}}})):
+        with pytest.raises(ApiException) as refused:
+            forbidden()
+        assert refused.value.status == 403
+    assert not kube.can_i(app, "patch", "models", "kubeai.org", namespace=namespace,
+                          subresource="scale")

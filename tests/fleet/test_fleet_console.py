@@ -1,0 +1,143 @@
+"""The operator console against the fleet: KubeAI's real controller and proxy, the real
+kube-scheduler and kube-controller-manager, KWOK nodes (devcluster/fleet.py, issue 9).
+
+Skipped until the fleet is on the branch (devcluster/fleet.py, tests/fleet/conftest.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from django.test import Client
+
+import kube
+from devcluster import controlplane
+from kube.watches import fleet as watch_caches
+from kube.watches import reset_fleet
+
+fleet = pytest.importorskip("devcluster.fleet", reason="the simulated KubeAI fleet (issue 9) "
+                            "is not on this branch yet")
+from tests.browser.conftest import browser_type_launch_args  # noqa: E402, F401 - Debian's chromium
+from tests.fleet.conftest import fleet_model, live_pods, ready_pods, settle  # noqa: E402
+
+
+@pytest.fixture
+def console(fleet_plane: controlplane.ControlPlane, fleet_admin: kube.Caller,
+            running: fleet.Fleet, monkeypatch: pytest.MonkeyPatch) -> Iterator[fleet.Fleet]:
+    """kmm's console watches on the fleet's API server, KubeAI's system config published as
+    the ConfigMap its chart makes (kubeai/kubeai-config), and KMM_KUBEAI_URL at its proxy."""
+    reset_fleet()
+    config = yaml.safe_dump(fleet.kubeai_system_config(0, 0))
+    kube.create_objects(fleet_admin, [{
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "kubeai-config", "namespace": fleet.NAMESPACE},
+        "data": {"system.yaml": config}}])
+    monkeypatch.setenv("KMM_KUBEAI_URL", running.openai_url.removesuffix("/openai/v1"))
+    assert watch_caches().wait_synced(30)
+    yield running
+    reset_fleet()
+
+
+def test_the_prompt_is_answered_through_kubeai_after_waking_from_zero(
+        console: fleet.Fleet, fleet_admin: kube.Caller, model_name: str) -> None:
+    kube.create_model(fleet_admin, fleet_model(model_name, console, minReplicas=0,
+                                               maxReplicas=1))
+    client = Client()
+    url = f"/console/models/{fleet.NAMESPACE}/{model_name}/prompt/"
+    settle(lambda: client.get(f"/models/{fleet.NAMESPACE}/{model_name}/").status_code == 200,
+           "the model page")
+    first = client.post(url, {"prompt": "Hello"}, HTTP_HX_REQUEST="true")
+    assert b'data-testid="waking"' in first.content, first.content[:2000]
+    job = first.context["job"]
+    pages: list[bytes] = []
+
+    def answered() -> bool:
+        response = client.post(url + "progress/", {"job": job, "prompt": "Hello"},
+                               HTTP_HX_REQUEST="true")
+        pages.append(response.content)
+        return b'data-testid="answer"' in response.content or b"prompt-error" in response.content
+
+    settle(answered, "KubeAI's answer", timeout=150)
+    assert f"stand-in reply from {model_name}".encode() in pages[-1], pages[-1][:2000]
+    assert any(b"Waking up" in page for page in pages[:-1]) or len(pages) == 1
+    assert ready_pods(fleet_admin, model_name)  # KubeAI scaled it up for the request
+
+
+def test_scale_to_zero_and_wake_with_pods_following(console: fleet.Fleet,
+                                                    fleet_admin: kube.Caller,
+                                                    model_name: str) -> None:
+    kube.create_model(fleet_admin, fleet_model(model_name, console, minReplicas=0,
+                                               maxReplicas=3, autoscalingDisabled=True))
+    client = Client()
+    url = f"/console/models/{fleet.NAMESPACE}/{model_name}/scale/"
+    first = client.post(url, {"op": "wake", "replicas": "2"})
+    assert first.status_code == 302
+    settle(lambda: len(ready_pods(fleet_admin, model_name)) == 2, "two ready pods")
+    verdicts: list[str] = []
+
+    def ready_verdict() -> bool:
+        page = client.get(f"/models/{fleet.NAMESPACE}/{model_name}/").content.decode()
+        verdicts.append(page.split('data-testid="verdict">')[1].split("<")[0])
+        return verdicts[-1] == "Ready: 2 of 2 replicas ready."
+
+    try:
+        settle(ready_verdict, "the Ready verdict")
+    finally:
+        print("verdicts seen:", sorted(set(verdicts)))
+    client.post(url, {"op": "down"})
+    settle(lambda: len(live_pods(fleet_admin, model_name)) == 1, "one pod")
+    client.post(url, {"op": "zero"})
+    settle(lambda: not live_pods(fleet_admin, model_name), "no pods")
+
+
+def test_the_verdict_for_a_model_the_scheduler_cannot_place(console: fleet.Fleet,
+                                                            fleet_admin: kube.Caller,
+                                                            model_name: str) -> None:
+    kube.create_model(fleet_admin, fleet_model(model_name, console, minReplicas=1,
+                                               maxReplicas=1, resourceProfile="nvidia-gpu-l4:2"))
+    nodes = len(fleet.NODES)
+    client = Client()
+    pages: list[str] = []
+
+    def explained() -> bool:
+        page = client.get(f"/models/{fleet.NAMESPACE}/{model_name}/").content.decode()
+        pages.append(page)
+        return (f"Waiting for a node with 2 nvidia.com/gpu: 0 of {nodes} nodes fit" in page
+                and "Insufficient nvidia.com/gpu" in page)
+
+    settle(explained, "the verdict")
+    fit = client.get("/console/fit/", {"resource_profile": "cpu", "resource_count": "1"})
+    assert "fits on 2 nodes" in fit.content.decode()
+    fit = client.get("/console/fit/", {"resource_profile": "nvidia-gpu-l4",
+                                       "resource_count": "1"})
+    assert "fits on 2 nodes" in fit.content.decode()
+
+
+def test_in_a_browser_the_prompt_wakes_a_model_through_kubeai(
+        console: fleet.Fleet, fleet_plane: controlplane.ControlPlane, fleet_admin: kube.Caller,
+        model_name: str, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import start_kmm
+
+    kube.create_model(fleet_admin, fleet_model(model_name, console, minReplicas=0,
+                                               maxReplicas=1))
+    process, url = start_kmm(fleet_plane, KMM_KUBEAI_URL=console.openai_url.removesuffix(
+        "/openai/v1"))
+    try:
+        page.goto(f"{url}/models/{fleet.NAMESPACE}/{model_name}/")
+        expect(page.get_by_test_id("verdict")).to_have_text(
+            "Scaled to zero: KubeAI starts it on the first request.")
+        page.get_by_role("textbox", name="Prompt").fill("Hello")
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_test_id("waking")).to_contain_text("Waking up")
+        expect(page.get_by_test_id("answer")).to_have_text(
+            f"stand-in reply from {model_name}", timeout=120_000)
+        expect(page.get_by_test_id("verdict")).to_have_text("Ready: 1 of 1 replica ready.",
+                                                             timeout=30_000)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
