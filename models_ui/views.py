@@ -19,6 +19,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import kube
+from kmm.security import local_url
 from kube.cache import wait_for_write
 from models_ui import editing
 from models_ui.changelist import ChangeList
@@ -94,9 +95,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
 def delete_selected(request: HttpRequest) -> HttpResponse:
     """The admin's bulk action: a confirmation page listing every model, then delete them."""
     keys = sorted(set(request.POST.getlist("selected")))
-    back = request.POST.get("next") or reverse("models_ui:list")
-    if not url_is_local(back):
-        back = reverse("models_ui:list")
+    back = local_url(request, request.POST.get("next", ""), reverse("models_ui:list"))
     if not keys:
         messages.warning(request, "Select the models to delete first.")
         return HttpResponseRedirect(back)
@@ -117,10 +116,6 @@ def delete_selected(request: HttpRequest) -> HttpResponse:
     if deleted:
         messages.success(request, f"Deleted {deleted} model{'s' if deleted != 1 else ''}.")
     return HttpResponseRedirect(back)
-
-
-def url_is_local(url: str) -> bool:
-    return url.startswith("/") and not url.startswith("//")
 
 
 # --- detail -----------------------------------------------------------------------------
