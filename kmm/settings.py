@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 from kmm import env
@@ -16,13 +21,25 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env.boolean("KMM_DEBUG", False)
 
+# The key signs the session cookie and keys the encryption of the token inside it, so a
+# guessable one hands out sessions. Django's own bar (its check security.W009): 50 characters
+# or more, 5 or more different ones, not a generated "django-insecure-" placeholder.
 SECRET_KEY = env.string("KMM_SECRET_KEY")
+MAKE_A_KEY = 'python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "KMM_SECRET_KEY (or KMM_SECRET_KEY_FILE) is required unless KMM_DEBUG=true."
+            "KMM_SECRET_KEY (or KMM_SECRET_KEY_FILE) is required unless KMM_DEBUG=true. "
+            f"Make one with: {MAKE_A_KEY}"
         )
     SECRET_KEY = "kmm-development-only-not-secret"  # noqa: S105 - DEBUG only
+elif not DEBUG and (len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+                    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+                    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)):
+    raise ImproperlyConfigured(
+        f"KMM_SECRET_KEY is too weak: use at least {SECRET_KEY_MIN_LENGTH} random characters "
+        f"(it has {len(SECRET_KEY)}). Make one with: {MAKE_A_KEY}"
+    )
 
 ALLOWED_HOSTS = env.strings("KMM_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env.strings("KMM_CSRF_TRUSTED_ORIGINS")

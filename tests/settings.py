@@ -2,7 +2,7 @@
 
 import os
 
-os.environ.setdefault("KMM_SECRET_KEY", "kmm-tests-only")
+os.environ.setdefault("KMM_SECRET_KEY", "kmm-tests-only-not-a-secret-" + "0123456789abcdef" * 2)
 os.environ.setdefault("KMM_SECURE_COOKIES", "false")
 os.environ.setdefault("KMM_AUTH_MODE", "none")
 os.environ.setdefault("KMM_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import runpy
+import secrets
 import shutil
 import subprocess
 import sys
@@ -166,7 +167,7 @@ def served(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     # RUN KMM_SECRET_KEY=... python manage.py collectstatic --noinput
     assert "manage.py collectstatic --noinput" in DOCKERFILE
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=context,
-                   env={**base_env, "KMM_SECRET_KEY": "collectstatic-build-only"}, check=True,
+                   env={**base_env, "KMM_SECRET_KEY": secrets.token_urlsafe(50)}, check=True,
                    capture_output=True, timeout=120)
     assert (context / "staticfiles" / "staticfiles.json").exists()
 
