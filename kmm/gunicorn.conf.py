@@ -10,6 +10,9 @@ Everything comes from environment variables (README, "Configuration"):
 - KMM_REQUEST_TIMEOUT (60): seconds a worker may spend on one request before it is restarted;
   well above KMM_KUBE_TIMEOUT so the app's own 503 answers first.
 - KMM_LOG_LEVEL (INFO): gunicorn's error log level; access and error logs go to stdout.
+- KMM_DEBUG must stay false unless every bound address is loopback (on_starting refuses
+  otherwise, whatever --bind says): debug pages and authentication-free mode are for one
+  developer's machine.
 - FORWARDED_ALLOW_IPS (gunicorn's own variable; 127.0.0.1,::1): the proxies whose
   X-Forwarded-Proto is trusted to mark a request as HTTPS. Nothing else is taken from them:
   kmm is served at the root, so no SCRIPT_NAME or PATH_INFO header is honoured.
@@ -47,6 +50,31 @@ loglevel = (os.environ.get("KMM_LOG_LEVEL", "").strip() or "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 # No gunicornc control socket: its default lives under $HOME, which is read-only in the pod.
 control_socket_disable = True
+
+
+def _debug_requested() -> bool:
+    raw = os.environ.get("KMM_DEBUG", "")
+    if os.environ.get("KMM_DEBUG_FILE"):
+        try:
+            with open(os.environ["KMM_DEBUG_FILE"]) as file:
+                raw = file.read()
+        except OSError:
+            return True  # settings will refuse the unreadable file; assume the worst here
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Refuse debug mode on anything but loopback, with the addresses actually bound
+    (this file's `bind`, or --bind / GUNICORN_CMD_ARGS overriding it)."""
+    from kmm.addresses import is_loopback
+
+    if not _debug_requested():
+        return
+    exposed = [str(address) for address in server.cfg.address
+               if not (isinstance(address, tuple) and is_loopback(str(address[0])))]
+    if exposed:
+        raise SystemExit(f"KMM_DEBUG=true is refused: gunicorn would listen on {', '.join(exposed)}, "
+                         "beyond loopback. Bind 127.0.0.1 (--bind 127.0.0.1:8000) or turn debug off.")
 
 
 def post_worker_init(worker):  # type: ignore[no-untyped-def]

@@ -10,12 +10,13 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 
 import kube
 from kmm import auth
+from kmm.addresses import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,21 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
     raise AssertionError
+
+
+class DebugLoopbackOnlyMiddleware:
+    """With DEBUG on, answer loopback clients only (the connection's own address, never the
+    Host header): debug pages and authentication-free mode must not reach the network even
+    when a server was started on a wider address by mistake. First in the stack."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.DEBUG and not is_loopback(request.META.get("REMOTE_ADDR", "")):
+            return HttpResponseForbidden("kmm runs in debug mode and answers loopback clients "
+                                         "only.", content_type="text/plain")
+        return self.get_response(request)
 
 
 class KubeCallerMiddleware:

@@ -43,6 +43,9 @@ elif not DEBUG and (len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
 
 ALLOWED_HOSTS = env.strings("KMM_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env.strings("KMM_CSRF_TRUSTED_ORIGINS")
+# Debug safety is decided from addresses, not host names: runserver and gunicorn refuse
+# KMM_DEBUG=true on a non-loopback bind, and DebugLoopbackOnlyMiddleware answers loopback
+# clients only. The host check below just catches a debug setting copied into production.
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "testserver"}
 if DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS:
     raise ImproperlyConfigured(
@@ -65,6 +68,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kmm.middleware.DebugLoopbackOnlyMiddleware",
     "kmm.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
