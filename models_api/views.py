@@ -26,13 +26,13 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import kube
 from kube.cache import Snapshot, synced_snapshot, wait_for_write
+from models_api.parsers import BoundedJSONParser, BoundedMergePatchParser
 from models_api.serializers import (
     ErrorSerializer,
     ModelListSerializer,
@@ -64,16 +64,12 @@ NAME = OpenApiParameter(
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
-class MergePatchParser(JSONParser):
-    media_type = "application/merge-patch+json"
-
-
 class KubeView(APIView):
     """Authentication happened in kmm.middleware: `request.kube` is the caller."""
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
-    parser_classes = [JSONParser, MergePatchParser]
+    parser_classes = [BoundedJSONParser, BoundedMergePatchParser]
 
     def caller(self) -> kube.Caller:
         return self.request.kube  # type: ignore[attr-defined,no-any-return]

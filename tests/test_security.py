@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import socket
 import subprocess
@@ -12,9 +14,12 @@ from typing import Any
 import pytest
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.test import Client, RequestFactory
+from rest_framework import exceptions
 
 from kmm.addresses import is_loopback
+from models_api.parsers import BodyTooLarge, BoundedJSONParser
 from models_ui import views
+from models_ui.yaml_form import YamlForm
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,4 +92,95 @@ def test_debug_answers_loopback_clients_only_whatever_the_host_header(
 def test_is_loopback() -> None:
     assert all(map(is_loopback, ["127.0.0.1", "127.9.9.9", "::1", "[::1]", "localhost",
                                  "::ffff:127.0.0.1"]))
-    assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "example.com", ""]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "example.com", ""]))  # noqa: S104
+
+
+# --- finding 1: one small request must not exhaust a worker --------------------------------
+
+def yaml_bomb(levels: int = 9) -> str:
+    """About 600 bytes that expand to 10**levels values through nested aliases."""
+    lines = ["apiVersion: kubeai.org/v1", "kind: Model",
+             "metadata: {name: bomb, namespace: default}", "spec:",
+             "  url: hf://o/m", "  engine: VLLM", "  features: [TextGeneration]",
+             "  env:", "    a0: &a0 x"]
+    lines += [f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    lines.append(f"  args: *a{levels - 1}")
+    return "\n".join(lines) + "\n"
+
+
+def many_errors(count: int = 2000) -> str:
+    head = ("apiVersion: kubeai.org/v1\nkind: Model\nmetadata: {name: m, namespace: default}\n"
+            "spec:\n  url: hf://o/m\n  engine: VLLM\n  features: [TextGeneration]\n  args:\n")
+    return head + "  - 1\n" * count
+
+
+BOUNDED_FORM = """
+import json, resource, sys, time
+import django
+django.setup()
+from models_ui.yaml_form import YamlForm
+text = sys.stdin.read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+form = YamlForm({"text": text})
+valid = form.is_valid()
+print(json.dumps({"valid": valid, "errors": form.errors.get("text", []),
+                  "problems": [[line, e.path] for line, e in form.problems],
+                  "ms": (time.perf_counter() - started) * 1000,
+                  "rss_growth_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before}))
+"""
+
+
+def post_yaml_in_a_fresh_worker(text: str) -> dict[str, Any]:
+    """The YAML form's work on `text`, in a fresh interpreter bounded to 60 s (before the fix,
+    the bomb took minutes and gigabytes, the 2,000 errors 136 s)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    result = subprocess.run([sys.executable, "-c", BOUNDED_FORM], input=text, cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60, check=True)
+    return dict(json.loads(result.stdout))
+
+
+def test_yaml_aliases_are_refused_before_anything_expands() -> None:
+    bomb = yaml_bomb()
+    assert len(bomb) < 700
+    outcome = post_yaml_in_a_fresh_worker(bomb)
+    assert outcome["valid"] is False
+    assert outcome["errors"] == ["Line 9, column 9: YAML anchors and aliases (&name, *name) are "
+                                 "not accepted: write each value out."]
+    assert outcome["rss_growth_kb"] < 50_000
+
+
+def test_yaml_errors_are_located_in_one_pass() -> None:
+    outcome = post_yaml_in_a_fresh_worker(many_errors(2000))
+    assert outcome["valid"] is False
+    problems = outcome["problems"]
+    assert len(problems) == 2000
+    assert problems[0] == [9, "spec.args[0]"]
+    assert problems[-1] == [2008, "spec.args[1999]"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a: " + "[" * 65 + "]" * 65, "nests more than 64 levels"),
+    ("a: [" + "1, " * 20_001 + "1]", "more than 20,000 values"),
+    ("a: '" + "x" * (1024 * 1024) + "'", "at most 1,048,576 are accepted"),
+])
+def test_yaml_size_node_count_and_depth_are_capped(text: str, message: str) -> None:
+    form = YamlForm({"text": text})
+    assert not form.is_valid()
+    assert message in " ".join(form.errors["text"])
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    (b"[" * 100_000, "nests too deeply"),
+    (b"[" * 65 + b"]" * 65, "nests more than 64 levels"),
+    (b'{"a": [' + b"1," * 20_001 + b"1]}", "more than 20,000 values"),
+])
+def test_api_json_bodies_are_bounded(body: bytes, problem: str) -> None:
+    with pytest.raises(exceptions.ParseError, match=problem):
+        BoundedJSONParser().parse(io.BytesIO(body), "application/json", {})
+
+
+def test_api_json_bodies_past_the_size_cap_are_413() -> None:
+    body = b'{"a": "' + b"x" * (1024 * 1024) + b'"}'
+    with pytest.raises(BodyTooLarge):
+        BoundedJSONParser().parse(io.BytesIO(body), "application/json", {})
