@@ -40,7 +40,8 @@ from models_api.serializers import (
     NamespaceListSerializer,
 )
 from modelspec import schema
-from modelspec.validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError
+from modelspec.names import is_model_name, is_namespace_name
+from modelspec.validation import FieldError
 
 Obj = dict[str, Any]
 SYNC_WAIT_SECONDS = 5.0
@@ -82,11 +83,12 @@ class KubeView(APIView):
 
 
 def _check_path(namespace: str, name: str | None = None) -> None:
-    """Names Kubernetes cannot hold are 404s here, before they reach a URL."""
-    if not DNS1123_LABEL.match(namespace) or len(namespace) > 63:
-        raise kube.NotFound(f"There is no namespace {namespace!r}: not a valid namespace name.")
-    if name is not None and (not DNS1123_SUBDOMAIN.match(name) or len(name) > 253):
-        raise kube.NotFound(f"There is no model {name!r}: not a valid model name.")
+    """Names Kubernetes cannot hold are 404s here, before they reach a URL (the input is
+    not echoed back)."""
+    if not is_namespace_name(namespace):
+        raise kube.NotFound("There is no such namespace: not a valid namespace name.")
+    if name is not None and not is_model_name(name):
+        raise kube.NotFound("There is no such model: not a valid model name.")
 
 
 def _filtered(request: Request, models: Any) -> list[Obj]:

@@ -18,8 +18,9 @@ from django.conf import settings
 from models_ui.fields import field_name, formfield_for, help_text
 from models_ui.rows import ROW_KINDS, filled_rows
 from modelspec.listing import ANNOTATION_PREFIX, LISTING_FIELDS, ListingField, validate_listing
+from modelspec.names import is_model_name, is_namespace_name
 from modelspec.schema import API_VERSION, FEATURES, KIND, NAME_MAX_LENGTH, SPEC
-from modelspec.validation import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError, validate_model
+from modelspec.validation import FieldError, validate_model
 
 Obj = dict[str, Any]
 
@@ -238,7 +239,7 @@ class ModelForm(forms.Form):
 
     def clean_name(self) -> str:
         name = str(self.cleaned_data["name"]).strip()
-        if not DNS1123_SUBDOMAIN.match(name):
+        if not is_model_name(name):
             raise forms.ValidationError(
                 "Use lower case letters, digits, '-' and '.', starting and ending with a letter "
                 "or digit.")
@@ -246,7 +247,7 @@ class ModelForm(forms.Form):
 
     def clean_namespace(self) -> str:
         namespace = str(self.cleaned_data["namespace"]).strip()
-        if not DNS1123_LABEL.match(namespace):
+        if not is_namespace_name(namespace):
             raise forms.ValidationError("Not a valid namespace name.")
         return namespace
 

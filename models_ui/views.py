@@ -29,6 +29,7 @@ from models_ui.presenters import ModelRow, to_yaml
 from models_ui.rows import ROW_KINDS
 from models_ui.yaml_form import YamlForm
 from modelspec.listing import PUBLISH_ANNOTATION, is_published, validate_listing
+from modelspec.names import is_namespace_name, model_key
 from modelspec.validation import FieldError
 
 Obj = dict[str, Any]
@@ -75,6 +76,8 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResp
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
     namespace = request.GET.get("namespace") or None
+    if namespace is not None and not is_namespace_name(namespace):
+        raise Http404("Not a namespace name.")
     models, version = visible_models(_caller(request), namespace)
     query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:12]
     etag = f'"{version}-{query}"'
@@ -94,12 +97,16 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def delete_selected(request: HttpRequest) -> HttpResponse:
     """The admin's bulk action: a confirmation page listing every model, then delete them."""
-    keys = sorted(set(request.POST.getlist("selected")))
+    posted = sorted(set(request.POST.getlist("selected")))
+    targets = [target for key in posted if (target := model_key(key)) is not None]
+    keys = [f"{namespace}/{name}" for namespace, name in targets]
     back = local_url(request, request.POST.get("next", ""), reverse("models_ui:list"))
+    if len(keys) != len(posted):  # never echoed: a key may carry any text
+        messages.warning(request, f"{len(posted) - len(keys)} of the selected entries were not "
+                                  "model names and were left out.")
     if not keys:
         messages.warning(request, "Select the models to delete first.")
         return HttpResponseRedirect(back)
-    targets = [tuple(key.split("/", 1)) for key in keys if "/" in key]
     if request.POST.get("confirm") != "yes":
         return render(request, "models_ui/delete_selected.html",
                       {"targets": targets, "keys": keys, "next": back})
@@ -201,6 +208,8 @@ def model_yaml(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def model_add(request: HttpRequest) -> HttpResponse:
     namespace = request.GET.get("namespace", "")
+    if not is_namespace_name(namespace):  # only a suggestion for the form: drop a bad one
+        namespace = ""
     yaml_mode = request.GET.get("mode") == "yaml"
     data = request.POST if request.method == "POST" else None
     form: ModelForm | YamlForm = (YamlForm(data, namespace=namespace) if yaml_mode

@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from modelspec.names import is_model_name, is_namespace_name
 from modelspec.schema import MODEL, SPEC, Node
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -111,14 +110,13 @@ def validate_metadata(metadata: Mapping[str, Any]) -> list[FieldError]:
     name = metadata.get("name")
     if not name:
         errors.append(FieldError("metadata.name", "This field is required."))
-    elif not isinstance(name, str) or not DNS1123_SUBDOMAIN.match(name) or len(name) > 253:
+    elif not is_model_name(name):
         errors.append(FieldError(
             "metadata.name",
             "Must consist of lower case alphanumeric characters, '-' or '.', and must start "
             "and end with an alphanumeric character."))
     namespace = metadata.get("namespace")
-    if namespace is not None and (not isinstance(namespace, str)
-                                  or not DNS1123_LABEL.match(namespace) or len(namespace) > 63):
+    if namespace is not None and not is_namespace_name(namespace):
         errors.append(FieldError(
             "metadata.namespace",
             "Must be a DNS label: at most 63 lower case alphanumeric characters or '-', "
