@@ -3,7 +3,7 @@
 The container image runs exactly that command (see the Dockerfile), and so do the tests.
 Everything comes from environment variables (README, "Configuration"):
 
-- PORT (8000): listen on 0.0.0.0:PORT.
+- PORT (8000): listen on 0.0.0.0:PORT; KMM_METRICS_PORT (9100) too, for /metrics only.
 - KMM_WORKERS (2) processes, each with KMM_THREADS (4) threads. Requests mostly wait on the
   Kubernetes API server, so threads are cheap; each worker starts its own watch cache right
   after the fork (post_worker_init), never in the master before it.
@@ -34,7 +34,17 @@ def _positive(name: str, default: int) -> int:
     return value
 
 
-bind = [f"0.0.0.0:{_positive('PORT', 8000)}"]
+def _metrics_port() -> int:
+    raw = os.environ.get("KMM_METRICS_PORT", "").strip() or "9100"
+    if not raw.isdigit() or int(raw) > 65535:
+        raise SystemExit(f"KMM_METRICS_PORT must be a port number or 0, not {raw!r}")
+    return int(raw)
+
+
+port = _positive("PORT", 8000)
+metrics_port = _metrics_port()
+# The UI's port, and /metrics' own (kmm answers /metrics there only; see kmm.metrics).
+bind = [f"0.0.0.0:{port}"] + ([f"0.0.0.0:{metrics_port}"] if metrics_port not in (0, port) else [])
 workers = _positive("KMM_WORKERS", 2)
 threads = _positive("KMM_THREADS", 4)
 worker_class = "gthread"

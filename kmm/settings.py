@@ -201,6 +201,10 @@ if KMM_PUBLISH_MODE == "namespaces" and not KMM_PUBLISH_NAMESPACES:
 KMM_PUBLIC_RATE = env.rate("KMM_PUBLIC_RATE", "120/min")
 KMM_PUBLIC_MAX_AGE = env.integer("KMM_PUBLIC_MAX_AGE", 30)
 
+# /metrics answers on this port only (gunicorn listens on it too; the chart's Service
+# exposes it apart from the UI's port). 0: on every port, for development.
+KMM_METRICS_PORT = env.integer("KMM_METRICS_PORT", 9100)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

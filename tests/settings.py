@@ -6,6 +6,7 @@ os.environ.setdefault("KMM_SECRET_KEY", "kmm-tests-only-not-a-secret-" + "012345
 os.environ.setdefault("KMM_SECURE_COOKIES", "false")
 os.environ.setdefault("KMM_AUTH_MODE", "none")
 os.environ.setdefault("KMM_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("KMM_METRICS_PORT", "0")  # tests/test_security.py checks the real port
 
 from kmm.settings import *  # noqa: F403
 

@@ -94,13 +94,15 @@ def test_the_start_command_is_gunicorn_with_the_projects_config() -> None:
 
 
 @pytest.mark.parametrize(("env", "expected"), [
-    ({}, {"bind": ["0.0.0.0:8000"], "workers": 2, "threads": 4, "timeout": 60}),
-    ({"PORT": "9000", "KMM_WORKERS": "3", "KMM_THREADS": "8", "KMM_REQUEST_TIMEOUT": "30"},
-     {"bind": ["0.0.0.0:9000"], "workers": 3, "threads": 8, "timeout": 30}),
+    ({}, {"bind": ["0.0.0.0:8000", "0.0.0.0:9100"], "workers": 2, "threads": 4, "timeout": 60}),
+    ({"PORT": "9000", "KMM_WORKERS": "3", "KMM_THREADS": "8", "KMM_REQUEST_TIMEOUT": "30",
+      "KMM_METRICS_PORT": "9200"},
+     {"bind": ["0.0.0.0:9000", "0.0.0.0:9200"], "workers": 3, "threads": 8, "timeout": 30}),
+    ({"KMM_METRICS_PORT": "0"}, {"bind": ["0.0.0.0:8000"]}),
 ])
 def test_gunicorn_reads_port_workers_and_threads_from_the_environment(
         monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: dict[str, Any]) -> None:
-    for name in ("PORT", "KMM_WORKERS", "KMM_THREADS", "KMM_REQUEST_TIMEOUT"):
+    for name in ("PORT", "KMM_WORKERS", "KMM_THREADS", "KMM_REQUEST_TIMEOUT", "KMM_METRICS_PORT"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -184,3 +184,32 @@ def test_api_json_bodies_past_the_size_cap_are_413() -> None:
     body = b'{"a": "' + b"x" * (1024 * 1024) + b'"}'
     with pytest.raises(BodyTooLarge):
         BoundedJSONParser().parse(io.BytesIO(body), "application/json", {})
+
+
+# --- finding 5: /metrics stays bounded and off the UI's port --------------------------------
+
+def test_metrics_labels_take_known_values_only(settings: Any) -> None:
+    settings.KMM_METRICS_PORT = 0
+    client = Client()
+    for index in range(200):
+        client.generic(f"X{index}RANDOM", "/healthz")
+    body = client.get("/metrics").content.decode()
+    assert "X0RANDOM" not in body
+    assert 'method="other"' in body
+    assert len(body) < 200_000
+
+
+def test_metrics_answer_on_the_metrics_port_only(settings: Any) -> None:
+    settings.KMM_METRICS_PORT = 9100
+    assert Client().get("/metrics", SERVER_PORT="8000").status_code == 404
+    assert Client().get("/metrics", SERVER_PORT="8000", HTTP_HOST="127.0.0.1:9100").status_code == 404
+    assert Client().get("/metrics", SERVER_PORT="9100").status_code == 200
+
+
+def test_metrics_default_to_their_own_port() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMM_")}
+    env.update(KMM_SECRET_KEY="s" * 10 + "0123456789abcdef" * 3, DJANGO_SETTINGS_MODULE="kmm.settings")
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup(); from django.conf "
+                             "import settings; print(settings.KMM_METRICS_PORT)"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "9100"
