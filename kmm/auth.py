@@ -28,6 +28,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.template.loader import render_to_string
 
 import kube
+from kmm import auth_throttle
+from kmm.addresses import client_address
 
 SESSION_TOKEN = "kmm_token"  # noqa: S105 - a session key name
 SESSION_USER = "kmm_user"
@@ -55,9 +57,14 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
+class TooManyFailures(Exception):
+    """This client address sent too many tokens the API server refused; wait a while."""
+
+
 def review_token(token: str) -> kube.UserInfo:
-    """Who this token is, according to the API server (raises kube.Unauthorized if nobody)."""
-    return kube.who_am_i(kube.default_cluster().as_token(token))
+    """Who this token is, according to the API server (raises kube.Unauthorized if nobody),
+    on a one-off client: an unverified token never enters the client pool."""
+    return kube.review_token(kube.default_cluster(), token)
 
 
 def remember_token(request: HttpRequest, token: str, who: kube.UserInfo) -> None:
@@ -72,20 +79,36 @@ def forget(request: HttpRequest) -> None:
 
 
 class _BearerCache:
-    """Recently reviewed bearer tokens (by hash), so scripts do not pay a review per call."""
+    """Recently reviewed bearer tokens (by hash), so scripts do not pay a review per call.
+
+    Refused tokens are remembered briefly (a retry costs no API-server call), and each
+    client address may send only so many refused tokens per window (kmm.auth_throttle).
+    """
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, kube.UserInfo]] = {}
         self._lock = threading.Lock()
 
-    def identify(self, token: str) -> kube.UserInfo:
+    def identify(self, token: str, client: str = "") -> kube.UserInfo:
         key = hashlib.sha256(token.encode()).hexdigest()
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
         if hit and hit[0] > now:
             return hit[1]
-        who = review_token(token)
+        if key in auth_throttle.refused_tokens:
+            raise kube.Unauthorized("The Kubernetes API server did not accept this token.")
+        if not auth_throttle.bearer_failures.reserve(client):
+            raise TooManyFailures
+        try:
+            who = review_token(token)
+        except kube.Unauthorized:
+            auth_throttle.refused_tokens.add(key)
+            raise
+        except kube.KubeError:
+            auth_throttle.bearer_failures.release(client)  # not the client's failure
+            raise
+        auth_throttle.bearer_failures.release(client)
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
@@ -129,7 +152,7 @@ def identify(request: HttpRequest, mode: str) -> SignedIn | None:
         return SignedIn(user, cluster.impersonating(user, groups), groups, mode, "proxy")
     token = _bearer_token(request)
     if token is not None:
-        who = bearer_cache.identify(token)
+        who = bearer_cache.identify(token, client_address(request))
         return SignedIn(who.user, cluster.as_token(token), who.groups, mode, "bearer")
     sealed = request.session.get(SESSION_TOKEN)
     if not sealed:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
@@ -15,10 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 import kube
 from kmm import auth
+from kmm.addresses import client_address
+from kmm.auth_throttle import sign_in_failures
 from kmm.security import local_url
-
-SIGN_IN_ATTEMPTS = 10
-SIGN_IN_WINDOW_SECONDS = 300
 
 
 class SignInForm(forms.Form):
@@ -27,11 +23,6 @@ class SignInForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="A ServiceAccount token (kubectl create token NAME) or an OIDC id token. "
                   "kmm checks it with the API server and uses it for everything you do.")
-
-
-def _attempts_key(request: HttpRequest) -> str:
-    client = request.META.get("REMOTE_ADDR", "")
-    return "kmm-signin:" + hashlib.sha256(client.encode()).hexdigest()
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -46,8 +37,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        attempts = cache.get(_attempts_key(request), 0)
-        if attempts >= SIGN_IN_ATTEMPTS:
+        client = client_address(request)
+        if form.is_valid() and not sign_in_failures.reserve(client):
             form.add_error(None, "Too many failed sign-ins from your address. Wait a few "
                                  "minutes, then try again.")
             return render(request, "auth/signin.html", {"form": form, "next": _next_url(request)},
@@ -55,11 +46,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 who = auth.review_token(form.cleaned_data["token"])
-            except kube.Unauthorized:
-                cache.set(_attempts_key(request), attempts + 1, SIGN_IN_WINDOW_SECONDS)
+            except kube.Unauthorized:  # the reservation stays: a failure
                 form.add_error("token", "The API server did not accept this token (it may be "
                                         "expired, or for another cluster).")
+            except kube.KubeError:
+                sign_in_failures.release(client)
+                raise
             else:
+                sign_in_failures.release(client)
                 auth.remember_token(request, form.cleaned_data["token"], who)
                 messages.success(request, f"Signed in as {who.user}.")
                 return HttpResponseRedirect(_next_url(request))

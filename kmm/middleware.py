@@ -15,7 +15,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 
 import kube
-from kmm import auth
+from kmm import auth, auth_throttle
 from kmm.addresses import is_loopback
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class KubeCallerMiddleware:
             identity = auth.identify(request, settings.KMM_AUTH_MODE)
         except kube.Unauthorized:
             identity = None
+        except auth.TooManyFailures:
+            return self.too_many_failures(request)
         except kube.KubeError as exc:
             return self.render_error(request, exc)
         if identity is None:
@@ -69,6 +71,18 @@ class KubeCallerMiddleware:
         request.signed_in = identity  # type: ignore[attr-defined]
         request.kube = identity.caller  # type: ignore[attr-defined]
         return self.get_response(request)
+
+    @staticmethod
+    def too_many_failures(request: HttpRequest) -> HttpResponse:
+        detail = ("Too many refused tokens from your address. Wait a few minutes, then try "
+                  "again.")
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": detail}, status=429)
+        else:
+            response = HttpResponse(detail, status=429, content_type="text/plain")
+        response["Retry-After"] = str(auth_throttle.SIGN_IN_WINDOW_SECONDS)
+        return response
 
     def _csrf_refused(self, request: HttpRequest) -> bool:
         return self.csrf.process_view(request, _no_view, (), {}) is not None

@@ -145,6 +145,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Proxies in front of kmm whose X-Forwarded-For names the client, for every throttle
+# (kmm.addresses.client_address); the chart sets 1 when an ingress is enabled.
+KMM_NUM_PROXIES = env.integer("KMM_NUM_PROXIES", 0)
+
 REST_FRAMEWORK = {
     # No django.contrib.auth: identities come from Kubernetes (see kmm.middleware).
     "UNAUTHENTICATED_USER": None,
@@ -157,8 +161,8 @@ REST_FRAMEWORK = {
     # Service-layer errors become JSON with their status (models_api.errors).
     "EXCEPTION_HANDLER": "models_api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Proxies in front of kmm whose X-Forwarded-For names the client (for throttling).
-    "NUM_PROXIES": env.integer("KMM_NUM_PROXIES", 0),
+    # Proxies in front of kmm whose X-Forwarded-For names the client (kmm.addresses).
+    "NUM_PROXIES": KMM_NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {

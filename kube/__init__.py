@@ -10,6 +10,7 @@ from kube.access import (
     forget_access,
     listable_namespaces,
     require_list,
+    review_token,
     who_am_i,
 )
 from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
@@ -74,6 +75,7 @@ __all__ = [
     "patch_model",
     "replace_model",
     "require_list",
+    "review_token",
     "server_version",
     "set_default_cluster",
     "update_model",

@@ -11,7 +11,7 @@ from kubernetes import client
 
 from kube import errors
 from kube.calls import call
-from kube.cluster import Caller
+from kube.cluster import Caller, Cluster, Identity
 
 MODELS = "models.kubeai.org"
 
@@ -24,8 +24,21 @@ class UserInfo:
 
 def who_am_i(caller: Caller) -> UserInfo:
     """The identity the API server sees for this caller (authentication.k8s.io/v1)."""
+    return _self_subject_review(caller, caller.api)
+
+
+def review_token(cluster: Cluster, token: str) -> UserInfo:
+    """Who a bearer token is (kube.Unauthorized if nobody), on a one-off client: an
+    unverified token never gets a pooled client, so random tokens cannot push real users'
+    clients out of the pool."""
+    identity = Identity("token", token=token)
+    with cluster.unpooled(identity) as api:
+        return _self_subject_review(Caller(cluster, identity), api)
+
+
+def _self_subject_review(caller: Caller, api: client.ApiClient) -> UserInfo:
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
-    review = call(caller, client.AuthenticationV1Api(caller.api).create_self_subject_review, body,
+    review = call(caller, client.AuthenticationV1Api(api).create_self_subject_review, body,
                   verb="create", resource="selfsubjectreviews.authentication.k8s.io", raw=True)
     info = (review.get("status") or {}).get("userInfo") or {}
     return UserInfo(str(info.get("username", "")), tuple(info.get("groups") or ()))

@@ -156,7 +156,9 @@ def _fresh_django_cache() -> None:
     """Throttle counters (sign-in, public API) live in Django's cache: each test starts clean."""
     from django.core.cache import cache
 
+    from kmm import auth_throttle
     from public_api.throttling import counts
 
     cache.clear()
     counts.reset()
+    auth_throttle.reset()

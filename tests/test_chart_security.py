@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.chartkit import by_kind, env_of, one, render
 
 INGRESS = {"ingress": {"enabled": True, "host": "kmm.example.com"},
@@ -27,3 +29,12 @@ def test_metrics_have_their_own_port_that_no_ingress_routes_to() -> None:
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8000,
                                                                           "metrics": 9100}
     assert env_of(objects)["KMM_METRICS_PORT"] == "9100"
+
+
+@pytest.mark.parametrize(("values", "proxies"), [
+    ({}, "0"), (INGRESS, "1"), ({"publicIngress": {"enabled": True, "host": "m.example.com"}}, "1"),
+    ({**INGRESS, "config": {"numProxies": 2}}, "2"),
+])
+def test_the_client_address_is_read_behind_the_ingress(values: dict[str, Any],
+                                                        proxies: str) -> None:
+    assert env_of(render("kmm-system", values))["KMM_NUM_PROXIES"] == proxies

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -9,6 +11,10 @@ from django.test import Client
 
 import kube
 from devcluster.controlplane import ControlPlane
+from kmm import auth_throttle
+from kube import cluster as kube_cluster
+from kube.cache import ModelCache
+from kube.calls import API_ERRORS
 from tests.conftest import make_model
 from tests.test_security import yaml_bomb
 
@@ -91,3 +97,96 @@ def test_the_api_does_not_echo_invalid_names(control_plane: ControlPlane, settin
     response = Client().get("/api/namespaces/ns/models/Your%20session%20expired/")
     assert response.status_code == 404
     assert "session expired" not in response.json()["detail"]
+
+
+# --- findings 6 and 7: one client address, atomic counts, no pool for unverified tokens ----
+
+INGRESS = "10.0.0.1"  # only ever a REMOTE_ADDR value: no traffic leaves the test client
+
+
+def unauthorized_calls() -> int:
+    return API_ERRORS["401"]
+
+
+def test_sign_in_throttling_counts_each_client_behind_the_ingress(
+        control_plane: ControlPlane, settings: Any) -> None:
+    settings.KMM_AUTH_MODE = "token"
+    settings.KMM_NUM_PROXIES = 1
+    attacker = Client(REMOTE_ADDR=INGRESS, HTTP_X_FORWARDED_FOR="203.0.113.5")
+    for _ in range(10):
+        attacker.post("/signin/", {"token": "wrong"})
+    assert attacker.post("/signin/", {"token": "wrong"}).status_code == 429
+    # A forged left-hand entry is the client's own claim: still the same client.
+    forger = Client(REMOTE_ADDR=INGRESS, HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.5")
+    assert forger.post("/signin/", {"token": "wrong"}).status_code == 429
+    colleague = Client(REMOTE_ADDR=INGRESS, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    response = colleague.post("/signin/", {"token": control_plane.tokens["bob"]})
+    assert response.status_code == 302
+
+
+def test_the_public_rate_limit_counts_each_consumer_behind_the_ingress(
+        control_plane: ControlPlane, cache: ModelCache, settings: Any) -> None:
+    settings.KMM_NUM_PROXIES = 1
+    settings.KMM_PUBLIC_RATE = "2/min"
+
+    def get(consumer: str) -> int:
+        return Client(REMOTE_ADDR=INGRESS, HTTP_X_FORWARDED_FOR=consumer).get(
+            "/public/api/models", HTTP_ACCEPT="application/json").status_code
+
+    assert [get("203.0.113.5") for _ in range(3)] == [200, 200, 429]
+    assert get("198.51.100.7") == 200
+
+
+def test_parallel_bad_sign_ins_get_exactly_the_allowed_reviews(control_plane: ControlPlane,
+                                                               settings: Any) -> None:
+    settings.KMM_AUTH_MODE = "token"
+    before = unauthorized_calls()
+
+    def attempt(index: int) -> int:
+        return Client(REMOTE_ADDR="127.0.0.77").post("/signin/", {"token": f"bad-{index}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = list(pool.map(attempt, range(60)))
+    assert unauthorized_calls() - before == 10
+    assert codes.count(400) == 10
+    assert codes.count(429) == 50
+
+
+def test_random_bearer_tokens_are_throttled_and_never_pooled(control_plane: ControlPlane,
+                                                             settings: Any) -> None:
+    settings.KMM_AUTH_MODE = "token"
+    cluster = kube.default_cluster()
+    pooled = len(cluster._clients)
+    before = unauthorized_calls()
+    codes = [Client(REMOTE_ADDR="127.0.0.78", HTTP_AUTHORIZATION=f"Bearer {uuid.uuid4().hex}")
+             .get("/api/models/").status_code for _ in range(200)]
+    assert unauthorized_calls() - before == auth_throttle.bearer_failures.limit
+    assert set(codes) == {401, 429}
+    assert len(cluster._clients) == pooled
+    # A refused token is remembered briefly: asking again costs no API-server call.
+    auth_throttle.reset()
+    again = Client(REMOTE_ADDR="127.0.0.79", HTTP_AUTHORIZATION="Bearer the-same-bad-one")
+    assert [again.get("/api/models/").status_code for _ in range(5)] == [401] * 5
+    assert unauthorized_calls() - before == auth_throttle.bearer_failures.limit + 1
+    # Real users still get in.
+    bob = Client(REMOTE_ADDR="127.0.0.78", HTTP_AUTHORIZATION=f"Bearer {control_plane.tokens['bob']}")
+    assert bob.get("/api/models/").status_code == 200
+
+
+def test_evicting_a_pooled_client_never_closes_it(control_plane: ControlPlane,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kube_cluster, "MAX_POOLED_CLIENTS", 2)
+    cluster = kube.Cluster.from_kubeconfig(control_plane.kubeconfig)
+    try:
+        in_use = cluster.as_token(control_plane.tokens["bob"])
+        held = in_use.api
+        kube.who_am_i(in_use)
+        assert held.rest_client.pool_manager.pools
+        for user in ("alice", "eve", "admin"):  # pushes bob's client out of the pool
+            kube.who_am_i(cluster.as_token(control_plane.tokens[user]))
+        assert held not in cluster._clients.values()
+        assert held.rest_client.pool_manager.pools, "the evicted client was closed"
+        assert kube.who_am_i(in_use).user == "bob"
+    finally:
+        cluster.close()
+

@@ -98,3 +98,18 @@ proxy mode every write is made with the user's own token or identity, never kmm'
 {{- define "kmm.modelVerbs" -}}
 {{- if eq .Values.auth.mode "none" }}[get, list, watch, create, update, patch, delete]{{ else }}[get, list, watch]{{ end }}
 {{- end }}
+
+{{/*
+Proxies in front of kmm whose X-Forwarded-For names the client (KMM_NUM_PROXIES), for the
+sign-in and public throttles: config.numProxies when set, else 1 with an ingress (the
+ingress controller), else 0 (the connection's own address).
+*/}}
+{{- define "kmm.numProxies" -}}
+{{- if ne .Values.config.numProxies nil -}}
+{{- .Values.config.numProxies -}}
+{{- else if or .Values.ingress.enabled .Values.publicIngress.enabled -}}
+1
+{{- else -}}
+0
+{{- end -}}
+{{- end }}
