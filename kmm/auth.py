@@ -34,7 +34,7 @@ from kmm.addresses import client_address
 SESSION_TOKEN = "kmm_token"  # noqa: S105 - a session key name
 SESSION_USER = "kmm_user"
 SESSION_GROUPS = "kmm_groups"
-BEARER_CACHE_SECONDS = 60.0
+BEARER_CACHE_SECONDS = 10.0  # as briefly as access answers: a revoked token stops soon
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from django.shortcuts import render
 import kube
 from kmm import auth, auth_throttle
 from kmm.addresses import is_loopback
+from kube import access as kube_access
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,13 @@ class KubeCallerMiddleware:
                                            "authenticate with a bearer token."}, status=403)
         request.signed_in = identity  # type: ignore[attr-defined]
         request.kube = identity.caller  # type: ignore[attr-defined]
-        return self.get_response(request)
+        kube_access.begin_request()
+        response = self.get_response(request)
+        stale = kube_access.stale_age()
+        if stale is not None:  # what the caller may see came from a last-known answer
+            response["Warning"] = (f'110 kmm "Response is Stale: access as checked {stale:.0f} s '
+                                   'ago; the Kubernetes API server cannot be reached"')
+        return response
 
     @staticmethod
     def too_many_failures(request: HttpRequest) -> HttpResponse:

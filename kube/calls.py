@@ -40,6 +40,10 @@ def call(caller: Caller, fn: Callable[..., Any], *args: Any, verb: str, resource
     try:
         result = fn(*args, **kwargs)
     except ApiException as exc:
+        if exc.status in (401, 403):  # what we remembered about this identity may be wrong
+            from kube.access import forget_identity  # (kube.access imports this module)
+
+            forget_identity(caller.identity, unauthorized=exc.status == 401)
         raise translate(exc, verb=verb, resource=resource, namespace=namespace, name=name) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise unavailable(caller, exc) from None

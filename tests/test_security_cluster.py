@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +14,11 @@ from django.test import Client
 import kube
 from devcluster.controlplane import ControlPlane
 from kmm import auth_throttle
+from kube import access as kube_access
 from kube import cluster as kube_cluster
 from kube.cache import ModelCache
 from kube.calls import API_ERRORS
-from tests.conftest import make_model
+from tests.conftest import eventually, kubectl, make_model, wait_for_cache
 from tests.test_security import yaml_bomb
 
 pytestmark = pytest.mark.cluster
@@ -190,3 +193,58 @@ def test_evicting_a_pooled_client_never_closes_it(control_plane: ControlPlane,
     finally:
         cluster.close()
 
+
+# --- finding 9 and issue 14 item 2: access answers ------------------------------------------
+
+def grant_list(namespace: str, user: str) -> None:
+    kubectl("create", "role", "lister", "-n", namespace, "--verb=list,get",
+            "--resource=models.kubeai.org")
+    kubectl("create", "rolebinding", "lister", "-n", namespace, "--role=lister", f"--user={user}")
+
+
+def test_a_refusal_from_the_api_server_drops_remembered_access_at_once(
+        control_plane: ControlPlane, admin: kube.Caller, namespace: str, cache: ModelCache,
+        settings: Any) -> None:
+    settings.KMM_AUTH_MODE = "token"
+    kube.create_model(admin, make_model(namespace, "m1"))
+    grant_list(namespace, "eve")
+    eve = Client(HTTP_AUTHORIZATION=f"Bearer {control_plane.tokens['eve']}")
+    assert eventually(lambda: eve.get(f"/api/namespaces/{namespace}/models/").status_code == 200, 5)
+    kubectl("delete", "rolebinding", "lister", "-n", namespace)
+    # Any call the API server refuses (here a single read, once RBAC caught up) ...
+    assert eventually(lambda: eve.get(f"/api/namespaces/{namespace}/models/m1/").status_code
+                      == 403, 10)
+    # ... drops what kmm remembered for eve: the list from the cache is refused right away.
+    assert eve.get(f"/api/namespaces/{namespace}/models/").status_code == 403
+
+
+def test_access_answers_are_remembered_briefly() -> None:
+    assert kube_access.ACCESS_CACHE_SECONDS <= 5
+
+
+def test_cache_pages_keep_working_from_the_last_access_answer_when_the_api_server_is_down(
+        control_plane: ControlPlane, admin: kube.Caller, namespace: str, cache: ModelCache,
+        settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings.KMM_AUTH_MODE = "proxy"
+    settings.KMM_PROXY_TRUSTED_CIDRS = ["127.0.0.1/32"]
+    kube.create_model(admin, make_model(namespace, "m1"))
+    wait_for_cache(admin, namespace)
+    grant_list(namespace, "carol")
+    carol = Client(HTTP_X_FORWARDED_USER="carol", REMOTE_ADDR="127.0.0.1")
+    monkeypatch.setattr(kube_access, "ACCESS_CACHE_SECONDS", 0.0)  # every answer is re-asked
+    assert eventually(lambda: carol.get("/", {"namespace": namespace}).status_code == 200, 5)
+    # The API server becomes unreachable for requests (a closed loopback port); the watch
+    # cache keeps what it has.
+    down = tmp_path / "kubeconfig"
+    down.write_text(re.sub(r"server: \S+", "server: https://127.0.0.1:1",
+                           control_plane.kubeconfig.read_text()))
+    monkeypatch.setattr(kube_cluster, "_default", kube.Cluster.from_kubeconfig(down))
+    page = carol.get("/", {"namespace": namespace})
+    assert page.status_code == 200
+    assert "m1" in {row.name for row in page.context["cl"].rows}
+    assert "The Kubernetes API server cannot be reached" in page.content.decode()
+    assert page["Warning"].startswith('110 kmm "Response is Stale')
+    api = carol.get(f"/api/namespaces/{namespace}/models/")
+    assert api.status_code == 200
+    # Never asked before: no answer to fall back on.
+    assert carol.get("/", {"namespace": "never-asked"}).status_code == 503
