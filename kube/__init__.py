@@ -12,6 +12,7 @@ from kube.access import (
     listable_namespaces,
     require_list,
     review_token,
+    visible_version,
     who_am_i,
 )
 from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
@@ -81,6 +82,7 @@ __all__ = [
     "server_version",
     "set_default_cluster",
     "update_model",
+    "visible_version",
     "who_am_i",
     "writable",
 ]

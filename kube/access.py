@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from kubernetes import client
 
@@ -133,6 +135,18 @@ def forget_access() -> None:
     with _answers_lock:
         _answers.clear()
         _rejected.clear()
+
+
+def visible_version(models: Iterable[Mapping[str, Any]]) -> str:
+    """A version of exactly these models (their resourceVersions): it changes when one of
+    them changes, appears or goes, and never with what the caller cannot see. ETags and
+    list versions come from it, not from the cache's global counter."""
+    digest = hashlib.sha256()
+    for model in models:
+        metadata = model.get("metadata") or {}
+        digest.update(f"{metadata.get('namespace')}/{metadata.get('name')}@"
+                      f"{metadata.get('resourceVersion')};".encode())
+    return digest.hexdigest()[:20]
 
 
 def listable_namespaces(caller: Caller, namespaces: Iterable[str]) -> list[str]:

@@ -108,8 +108,10 @@ def _filtered(request: Request, models: Any) -> list[Obj]:
 
 
 def _model_list(snapshot: Snapshot, items: list[Obj]) -> Obj:
+    # The version of what this caller sees, not the cluster-wide one (which would move
+    # with changes in namespaces the caller may not see).
     return {"apiVersion": schema.API_VERSION, "kind": f"{schema.KIND}List",
-            "metadata": {"resourceVersion": snapshot.resource_version}, "items": items}
+            "metadata": {"resourceVersion": kube.visible_version(items)}, "items": items}
 
 
 def _validated(body: Any, old: Obj | None = None) -> Obj:

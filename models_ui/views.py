@@ -78,9 +78,9 @@ def model_list(request: HttpRequest) -> HttpResponse:
     namespace = request.GET.get("namespace") or None
     if namespace is not None and not is_namespace_name(namespace):
         raise Http404("Not a namespace name.")
-    models, version = visible_models(_caller(request), namespace)
+    models, _ = visible_models(_caller(request), namespace)
     query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:12]
-    etag = f'"{version}-{query}"'
+    etag = f'"{kube.visible_version(models)}-{query}"'
     if _conditional(request, etag):
         return _not_modified(etag)
     changelist = ChangeList(request.GET, (ModelRow(m) for m in models), path=request.path)

@@ -248,3 +248,36 @@ def test_cache_pages_keep_working_from_the_last_access_answer_when_the_api_serve
     assert api.status_code == 200
     # Never asked before: no answer to fall back on.
     assert carol.get("/", {"namespace": "never-asked"}).status_code == 503
+
+
+# --- finding 8: versions from what the caller may see ---------------------------------------
+
+def test_etags_and_list_versions_ignore_namespaces_the_caller_cannot_see(
+        control_plane: ControlPlane, admin: kube.Caller, namespace: str, cache: ModelCache,
+        settings: Any) -> None:
+    settings.KMM_AUTH_MODE = "proxy"
+    settings.KMM_PROXY_TRUSTED_CIDRS = ["127.0.0.1/32"]
+    hidden = f"{namespace}-hidden"
+    kube.create_namespace(admin, hidden)
+    kube.create_model(admin, make_model(namespace, "seen"))
+    kube.create_model(admin, make_model(hidden, "unseen"))
+    grant_list(namespace, "dave")
+    dave = Client(HTTP_X_FORWARDED_USER="dave", REMOTE_ADDR="127.0.0.1")
+    wait_for_cache(admin, namespace)
+    wait_for_cache(admin, hidden)
+
+    def seen() -> tuple[str, str, str]:
+        page = dave.get("/", {"namespace": namespace})
+        everywhere = dave.get("/")
+        api = dave.get("/api/models/").json()
+        return page["ETag"], everywhere["ETag"], api["metadata"]["resourceVersion"]
+
+    assert eventually(lambda: dave.get("/api/models/").status_code == 200, 5)
+    before = seen()
+    kube.patch_model(admin, hidden, "unseen", {"spec": {"owner": "elsewhere"}})
+    wait_for_cache(admin, hidden)
+    assert seen() == before
+    kube.patch_model(admin, namespace, "seen", {"spec": {"owner": "here"}})
+    wait_for_cache(admin, namespace)
+    after = seen()
+    assert all(a != b for a, b in zip(after, before, strict=True))
