@@ -148,7 +148,10 @@ def identify(request: HttpRequest, mode: str) -> SignedIn | None:
         if not user:
             return None
         raw_groups = request.headers.get(settings.KMM_PROXY_GROUPS_HEADER, "")
-        groups = tuple(g.strip() for g in raw_groups.split(",") if g.strip())
+        # Only groups the operator listed (KMM_PROXY_ALLOWED_GROUPS); never system:masters.
+        allowed = settings.KMM_PROXY_ALLOWED_GROUPS
+        groups = tuple(g for g in (g.strip() for g in raw_groups.split(","))
+                       if g in allowed and g != "system:masters")
         return SignedIn(user, cluster.impersonating(user, groups), groups, mode, "proxy")
     token = _bearer_token(request)
     if token is not None:

@@ -186,6 +186,17 @@ KMM_PROXY_TRUSTED_CIDRS = env.cidrs("KMM_PROXY_TRUSTED_CIDRS")
 if KMM_AUTH_MODE == "proxy" and not KMM_PROXY_TRUSTED_CIDRS:
     raise ImproperlyConfigured("KMM_AUTH_MODE=proxy needs KMM_PROXY_TRUSTED_CIDRS: the "
                                "addresses of the proxy whose user headers kmm may trust.")
+# A range covering every address lets any client name any user; only when forced.
+if any(cidr.split("/")[-1] == "0" for cidr in KMM_PROXY_TRUSTED_CIDRS if "/" in cidr) \
+        and not env.boolean("KMM_PROXY_TRUST_ANY_ADDRESS", False):
+    raise ImproperlyConfigured("KMM_PROXY_TRUSTED_CIDRS may not trust every address (0.0.0.0/0, "
+                               "::/0): any client could name any user. List the proxy's "
+                               "addresses, or set KMM_PROXY_TRUST_ANY_ADDRESS=true if nothing "
+                               "but the proxy can reach kmm.")
+# Groups the proxy may name (exact names). Empty: none, kmm impersonates the user alone.
+# system:masters is never impersonated.
+KMM_PROXY_ALLOWED_GROUPS = [g for g in env.strings("KMM_PROXY_ALLOWED_GROUPS")
+                            if g != "system:masters"]
 
 # Suggestions for the form's profile fields (KubeAI's default ResourceProfiles).
 KMM_RESOURCE_PROFILES = env.strings(

@@ -17,6 +17,7 @@ import kube
 from tests.conftest import kubectl, make_model, wait_for_cache
 
 MODEL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
+ADMINS_GROUP = "kmm-test-admins"  # bound to cluster-admin; listed in KMM_PROXY_ALLOWED_GROUPS
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,12 @@ def setup_tenancy(admin: kube.Caller) -> Tenancy:
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                      "name": f"model-viewer-{suffix}"},
          "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": "kmm-test-admins"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "cluster-admin"},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                       "name": ADMINS_GROUP}]},
     ]
     kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
                                                   "items": objects}))

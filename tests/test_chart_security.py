@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.chartkit import by_kind, env_of, one, render
+from tests.chartkit import CHART, by_kind, env_of, helm, one, render, values_file
 
 INGRESS = {"ingress": {"enabled": True, "host": "kmm.example.com"},
            "publicIngress": {"enabled": True, "host": "models.example.com"}}
@@ -38,3 +38,46 @@ def test_metrics_have_their_own_port_that_no_ingress_routes_to() -> None:
 def test_the_client_address_is_read_behind_the_ingress(values: dict[str, Any],
                                                         proxies: str) -> None:
     assert env_of(render("kmm-system", values))["KMM_NUM_PROXIES"] == proxies
+
+
+def impersonation_rules(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [rule for role in by_kind(objects, "ClusterRole") for rule in role["rules"]
+            if "impersonate" in rule["verbs"]]
+
+
+PROXY = {"auth": {"mode": "proxy", "proxy": {"trustedCIDRs": ["10.0.0.0/8"]}}}
+
+
+def test_proxy_mode_impersonates_no_group_by_default() -> None:
+    objects = render("kmm-system", PROXY)
+    rules = impersonation_rules(objects)
+    assert [r["resources"] for r in rules] == [["users"]]
+    assert env_of(objects)["KMM_PROXY_ALLOWED_GROUPS"] == ""
+
+
+def test_listed_groups_are_the_only_impersonable_ones() -> None:
+    values = {"auth": {"mode": "proxy", "proxy": {"trustedCIDRs": ["10.0.0.0/8"],
+                                                  "impersonableGroups": ["team-a", "team-b"]}}}
+    objects = render("kmm-system", values)
+    groups = [r for r in impersonation_rules(objects) if r["resources"] == ["groups"]]
+    assert groups[0]["resourceNames"] == ["team-a", "team-b"]
+    assert env_of(objects)["KMM_PROXY_ALLOWED_GROUPS"] == "team-a,team-b"
+
+
+@pytest.mark.parametrize(("proxy", "complaint"), [
+    ({"trustedCIDRs": ["10.0.0.0/8"], "impersonableGroups": ["system:masters"]}, "impersonableGroups"),
+    ({"trustedCIDRs": ["0.0.0.0/0"]}, "trusts every address"),
+    ({"trustedCIDRs": ["::/0"]}, "trusts every address"),
+])
+def test_unsafe_proxy_values_are_refused(proxy: dict[str, Any], complaint: str) -> None:
+    result = helm("template", "kmm", str(CHART), "-f", values_file({"auth": {"mode": "proxy",
+                                                                            "proxy": proxy}}),
+                  check=False)
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_trusting_every_address_can_be_forced() -> None:
+    values = {"auth": {"mode": "proxy", "proxy": {"trustedCIDRs": ["0.0.0.0/0"],
+                                                  "trustAnyAddress": True}}}
+    assert env_of(render("kmm-system", values))["KMM_PROXY_TRUST_ANY_ADDRESS"] == "true"

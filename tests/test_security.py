@@ -16,7 +16,9 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.test import Client, RequestFactory
 from rest_framework import exceptions
 
+from kmm import auth
 from kmm.addresses import is_loopback
+from kube import cluster as kube_cluster
 from models_api.parsers import BodyTooLarge, BoundedJSONParser
 from models_ui import views
 from models_ui.yaml_form import YamlForm
@@ -213,3 +215,46 @@ def test_metrics_default_to_their_own_port() -> None:
                              "import settings; print(settings.KMM_METRICS_PORT)"], cwd=ROOT,
                             env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "9100"
+
+
+# --- finding 10: proxy mode defaults ---------------------------------------------------------
+
+@pytest.mark.parametrize("cidrs", ["0.0.0.0/0", "10.0.0.0/8,::/0"])
+def test_trusting_every_address_for_proxy_headers_is_refused(cidrs: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMM_")}
+    env.update(KMM_SECRET_KEY="s" * 10 + "0123456789abcdef" * 3, KMM_AUTH_MODE="proxy",
+               KMM_PROXY_TRUSTED_CIDRS=cidrs, DJANGO_SETTINGS_MODULE="kmm.settings")
+    code = "import django; django.setup()"
+    refused = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode != 0
+    assert "may not trust every address" in refused.stderr
+    forced = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                            env={**env, "KMM_PROXY_TRUST_ANY_ADDRESS": "true"},
+                            capture_output=True, text=True, check=False)
+    assert forced.returncode == 0, forced.stderr
+
+
+UNREACHABLE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: unused}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+"""
+
+
+def test_the_proxy_may_name_only_listed_groups_and_never_system_masters(
+        settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "kubeconfig").write_text(UNREACHABLE_KUBECONFIG)  # no call is made
+    monkeypatch.setattr(kube_cluster, "_default",
+                        kube_cluster.Cluster.from_kubeconfig(tmp_path / "kubeconfig"))
+    settings.KMM_PROXY_TRUSTED_CIDRS = ["127.0.0.1/32"]
+    settings.KMM_PROXY_ALLOWED_GROUPS = ["team-b", "system:masters"]
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_USER="carol", REMOTE_ADDR="127.0.0.1",
+                                   HTTP_X_FORWARDED_GROUPS="system:masters, team-b, team-c")
+    settings.KMM_PROXY_ALLOWED_GROUPS = ["team-b", "system:masters"]
+    identity = auth.identify(request, "proxy")
+    assert identity is not None
+    assert identity.groups == ("team-b",)
+    assert identity.caller.identity.groups == ("team-b",)

@@ -113,3 +113,16 @@ ingress controller), else 0 (the connection's own address).
 0
 {{- end -}}
 {{- end }}
+
+{{/*
+The proxy's trusted CIDRs; a range covering every address (0.0.0.0/0, ::/0) would let any
+client name any user, so it needs auth.proxy.trustAnyAddress=true.
+*/}}
+{{- define "kmm.proxyTrustedCIDRs" -}}
+{{- range .Values.auth.proxy.trustedCIDRs }}
+{{- if and (hasSuffix "/0" .) (not $.Values.auth.proxy.trustAnyAddress) }}
+{{- fail (printf "auth.proxy.trustedCIDRs: %s trusts every address, so any client could name any user; list the proxy's addresses, or set auth.proxy.trustAnyAddress=true if a NetworkPolicy already lets only the proxy in" .) }}
+{{- end }}
+{{- end }}
+{{- join "," .Values.auth.proxy.trustedCIDRs }}
+{{- end }}
