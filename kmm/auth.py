@@ -17,8 +17,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import logging
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -28,12 +30,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.template.loader import render_to_string
 
 import kube
-from kmm import auth_throttle
+from kmm import auth_sessions, auth_throttle
 from kmm.addresses import client_address
+
+log = logging.getLogger(__name__)
 
 SESSION_TOKEN = "kmm_token"  # noqa: S105 - a session key name
 SESSION_USER = "kmm_user"
-SESSION_GROUPS = "kmm_groups"
 BEARER_CACHE_SECONDS = 10.0  # as briefly as access answers: a revoked token stops soon
 
 
@@ -68,14 +71,39 @@ def review_token(token: str) -> kube.UserInfo:
 
 
 def remember_token(request: HttpRequest, token: str, who: kube.UserInfo) -> None:
+    """Start a session for this token; raises auth_sessions.CookieTooLarge (nothing kept)
+    when the cookie would pass browsers' 4 KB limit. Groups are not kept: the token
+    carries them to the API server."""
     request.session.cycle_key()
-    request.session[SESSION_TOKEN] = _fernet().encrypt(token.encode()).decode()
+    # Compressed first: a JWT's base64 text shrinks by a quarter, which keeps a realistic
+    # OIDC token with its group claims inside the 4 KB cookie.
+    request.session[SESSION_TOKEN] = _fernet().encrypt(zlib.compress(token.encode(), 9)).decode()
     request.session[SESSION_USER] = who.user
-    request.session[SESSION_GROUPS] = list(who.groups)
+    auth_sessions.start(request.session)
+    try:
+        auth_sessions.check_size(request.session)
+    except auth_sessions.CookieTooLarge:
+        request.session.flush()
+        raise
 
 
 def forget(request: HttpRequest) -> None:
     request.session.flush()
+
+
+def sign_out(request: HttpRequest) -> bool:
+    """End the session here and, through the revocation record, on every replica.
+    False when the record could not be written (the cookie is gone from this browser)."""
+    session_id = request.session.get(auth_sessions.SESSION_ID)
+    recorded = True
+    if session_id:
+        try:
+            auth_sessions.revoked.revoke(session_id)
+        except kube.KubeError as exc:
+            log.error("sign-out not recorded for other replicas: %s", exc)
+            recorded = False
+    request.session.flush()
+    return recorded
 
 
 class _BearerCache:
@@ -161,11 +189,14 @@ def identify(request: HttpRequest, mode: str) -> SignedIn | None:
     if not sealed:
         return None
     try:
-        token = _fernet().decrypt(sealed.encode()).decode()
-    except InvalidToken:
+        token = zlib.decompress(_fernet().decrypt(sealed.encode())).decode()
+    except (InvalidToken, zlib.error, UnicodeDecodeError):
         return None
-    return SignedIn(request.session.get(SESSION_USER, "?"), cluster.as_token(token),
-                    tuple(request.session.get(SESSION_GROUPS, ())), mode, "session")
+    caller = cluster.as_token(token)
+    if not auth_sessions.still_valid(request.session, token, caller.identity):
+        forget(request)
+        return None
+    return SignedIn(request.session.get(SESSION_USER, "?"), caller, (), mode, "session")
 
 
 def sign_in_required(request: HttpRequest) -> HttpResponse:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 import kube
 from kmm import auth
 from kmm.addresses import client_address
+from kmm.auth_sessions import CookieTooLarge
 from kmm.auth_throttle import sign_in_failures
 from kmm.security import local_url
 
@@ -54,9 +55,17 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 raise
             else:
                 sign_in_failures.release(client)
-                auth.remember_token(request, form.cleaned_data["token"], who)
-                messages.success(request, f"Signed in as {who.user}.")
-                return HttpResponseRedirect(_next_url(request))
+                try:
+                    auth.remember_token(request, form.cleaned_data["token"], who)
+                except CookieTooLarge as too_large:
+                    form.add_error("token", f"This token is too large to keep in a browser "
+                                            f"cookie ({too_large.size:,} bytes with the session; "
+                                            f"browsers keep at most 4,096). Use a shorter token "
+                                            f"(a ServiceAccount token, or an id token with fewer "
+                                            f"claims), or proxy mode.")
+                else:
+                    messages.success(request, f"Signed in as {who.user}.")
+                    return HttpResponseRedirect(_next_url(request))
         status = 400
     return render(request, "auth/signin.html", {"form": form, "next": _next_url(request)},
                   status=status)
@@ -64,6 +73,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    auth.forget(request)
-    messages.info(request, "Signed out.")
+    if auth.sign_out(request):
+        messages.info(request, "Signed out.")
+    else:
+        messages.warning(request, "Signed out here, but the sign-out could not be recorded for "
+                                  "kmm's other replicas: a copy of the session cookie stays "
+                                  "valid there until it expires.")
     return redirect("signin" if settings.KMM_AUTH_MODE == "token" else "/")

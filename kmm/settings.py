@@ -105,10 +105,14 @@ DATABASES: dict[str, dict[str, str]] = {}
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env.integer("KMM_SESSION_SECONDS", 8 * 3600)
+# Idle sessions end after KMM_SESSION_SECONDS (each use renews it), none lasts beyond
+# KMM_SESSION_MAX_SECONDS, and sign-out is recorded for every replica (kmm.auth_sessions).
+SESSION_COOKIE_AGE = env.integer("KMM_SESSION_SECONDS", 3600)
+KMM_SESSION_MAX_SECONDS = env.integer("KMM_SESSION_MAX_SECONDS", 12 * 3600)
 SESSION_COOKIE_SECURE = env.boolean("KMM_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Messages in their own cookie, so they never push the session cookie past 4 KB.
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
 # Hardening. HSTS is sent on HTTPS requests only (Django's SecurityMiddleware);
 # behind a TLS-terminating proxy set KMM_TRUST_X_FORWARDED_PROTO=true.
@@ -219,6 +223,13 @@ KMM_PUBLIC_MAX_AGE = env.integer("KMM_PUBLIC_MAX_AGE", 30)
 # /metrics answers on this port only (gunicorn listens on it too; the chart's Service
 # exposes it apart from the UI's port). 0: on every port, for development.
 KMM_METRICS_PORT = env.integer("KMM_METRICS_PORT", 9100)
+
+# Where sign-outs are recorded for every replica (a ConfigMap in kmm's namespace; the
+# chart creates it and lets kmm's ServiceAccount read and update that one object).
+KMM_REVOCATION_CONFIGMAP = env.string("KMM_REVOCATION_CONFIGMAP", "kmm-revoked-sessions")
+_SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+KMM_REVOCATION_NAMESPACE = env.string(
+    "KMM_NAMESPACE", _SA_NAMESPACE.read_text().strip() if _SA_NAMESPACE.exists() else "default")
 
 LOGGING = {
     "version": 1,

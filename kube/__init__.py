@@ -12,6 +12,7 @@ from kube.access import (
     listable_namespaces,
     require_list,
     review_token,
+    token_rejected,
     visible_version,
     who_am_i,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "review_token",
     "server_version",
     "set_default_cluster",
+    "token_rejected",
     "update_model",
     "visible_version",
     "who_am_i",

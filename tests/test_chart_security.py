@@ -81,3 +81,17 @@ def test_trusting_every_address_can_be_forced() -> None:
     values = {"auth": {"mode": "proxy", "proxy": {"trustedCIDRs": ["0.0.0.0/0"],
                                                   "trustAnyAddress": True}}}
     assert env_of(render("kmm-system", values))["KMM_PROXY_TRUST_ANY_ADDRESS"] == "true"
+
+
+def test_token_mode_may_update_only_its_revocation_record() -> None:
+    objects = render("kmm-system")
+    record = [c for c in by_kind(objects, "ConfigMap") if c["metadata"]["name"].endswith(
+        "revoked-sessions")]
+    assert len(record) == 1
+    name = record[0]["metadata"]["name"]
+    roles = [r for r in by_kind(objects, "Role") if r["metadata"]["name"] == name]
+    assert roles[0]["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                                  "resourceNames": [name], "verbs": ["get", "update"]}]
+    assert env_of(objects)["KMM_REVOCATION_CONFIGMAP"] == name
+    proxy = render("kmm-system", PROXY)
+    assert not [c for c in by_kind(proxy, "ConfigMap") if "revoked" in c["metadata"]["name"]]

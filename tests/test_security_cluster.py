@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import secrets
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 
 import kube
 from devcluster.controlplane import ControlPlane
-from kmm import auth_throttle
+from kmm import auth, auth_sessions, auth_throttle
 from kube import access as kube_access
 from kube import cluster as kube_cluster
 from kube.cache import ModelCache
@@ -281,3 +286,78 @@ def test_etags_and_list_versions_ignore_namespaces_the_caller_cannot_see(
     wait_for_cache(admin, namespace)
     after = seen()
     assert all(a != b for a, b in zip(after, before, strict=True))
+
+
+# --- finding 4: sessions end at sign-out everywhere, and sooner -----------------------------
+
+def test_a_session_cookie_replayed_after_sign_out_is_refused_on_every_replica(
+        control_plane: ControlPlane, namespace: str, settings: Any) -> None:
+    settings.KMM_AUTH_MODE = "token"
+    settings.KMM_REVOCATION_NAMESPACE = namespace
+    browser = Client()
+    assert browser.post("/signin/", {"token": control_plane.tokens["bob"]}).status_code == 302
+    copied = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    assert browser.post("/signout/").status_code == 302
+    thief = Client()
+    thief.cookies[settings.SESSION_COOKIE_NAME] = copied
+    assert thief.get("/").status_code == 302
+    # Another replica: its own copy of the record is empty until it reads the ConfigMap.
+    auth_sessions.revoked.forget_local()
+    thief.cookies[settings.SESSION_COOKIE_NAME] = copied
+    response = thief.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/signin/")
+
+
+def test_sessions_are_shorter_and_slide() -> None:
+    from django.conf import settings
+
+    assert settings.SESSION_COOKIE_AGE <= 3600
+    assert settings.KMM_SESSION_MAX_SECONDS <= 12 * 3600
+
+
+def test_a_401_from_the_api_server_ends_the_session_at_once(
+        control_plane: ControlPlane, admin: kube.Caller, namespace: str, settings: Any) -> None:
+    settings.KMM_AUTH_MODE = "token"
+    settings.KMM_REVOCATION_NAMESPACE = namespace
+    kubectl("create", "serviceaccount", "brief", "-n", namespace)
+    token = kubectl("create", "token", "brief", "-n", namespace).strip()
+    browser = Client()
+    assert browser.post("/signin/", {"token": token}).status_code == 302
+    kubectl("delete", "serviceaccount", "brief", "-n", namespace)
+    # Once the API server refuses the token anywhere (here a page that asks it) ...
+    assert eventually(lambda: kube_access.token_rejected(kube.default_cluster().as_token(token)
+                                                         .identity)
+                      or browser.get(f"/models/{namespace}/nothing/").status_code == 302, 30)
+    # ... pages that would only read the cache end the session too.
+    assert browser.get("/").status_code == 302
+
+
+def realistic_oidc_token(claims_bytes: int) -> str:
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"k1"}').rstrip(b"=").decode()
+    groups = [f"org:team-{i:03d}-platform-engineering" for i in range(40)]
+    payload = json.dumps({"iss": "https://idp.example.com", "sub": "u" * 36, "aud": "kmm",
+                          "email": "someone@example.com", "groups": groups,
+                          "pad": secrets.token_urlsafe(max(0, claims_bytes - 1500))}).encode()
+    body = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+    return f"{header}.{body}.{secrets.token_urlsafe(256)}"
+
+
+@pytest.mark.parametrize("claims", [1500, 2200])
+def test_a_realistic_oidc_session_cookie_stays_under_4_kb(claims: int, settings: Any) -> None:
+    token = realistic_oidc_token(claims)
+    request = RequestFactory().get("/")
+    SessionMiddleware(lambda r: HttpResponse()).process_request(request)
+    auth.remember_token(request, token, kube.UserInfo("someone@example.com", ("g",) * 40))
+    assert auth_sessions.cookie_bytes(request.session) < 4000
+
+
+def test_a_token_too_large_for_a_cookie_is_a_clear_error(control_plane: ControlPlane,
+                                                         settings: Any) -> None:
+    settings.KMM_AUTH_MODE = "token"
+    huge = realistic_oidc_token(6000)
+    request = RequestFactory().get("/")
+    SessionMiddleware(lambda r: HttpResponse()).process_request(request)
+    with pytest.raises(auth_sessions.CookieTooLarge):
+        auth.remember_token(request, huge, kube.UserInfo("someone", ()))
+    assert dict(request.session) == {}

@@ -126,3 +126,8 @@ client name any user, so it needs auth.proxy.trustAnyAddress=true.
 {{- end }}
 {{- join "," .Values.auth.proxy.trustedCIDRs }}
 {{- end }}
+
+{{/* The ConfigMap recording signed-out sessions for every replica (token mode). */}}
+{{- define "kmm.revocationName" -}}
+{{- printf "%s-revoked-sessions" (include "kmm.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end }}
