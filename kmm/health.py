@@ -1,7 +1,12 @@
-"""Probes: /healthz says the process is up; /readyz that it can serve from a fresh cache.
+"""Probes, answered from memory: neither ever waits for the Kubernetes API server.
 
-Ready means: the watch cache has listed the models (it starts on the first probe
-or request in each process) and its watch is in touch with the API server.
+/healthz: the process is up. /readyz: it can serve, meaning the watch cache has
+listed the models once (it starts on the first probe or request in each process,
+and the probe waits FIRST_SYNC_WAIT_SECONDS at most for that) and all its
+threads are running. An API server that stops answering does not make kmm
+unready: the public list and the cached pages keep being served from the last
+snapshot, and calls that need the API server answer 503 at once (kube.calls).
+The body says when the cache is out of touch; /metrics has the figures.
 """
 
 from __future__ import annotations
@@ -29,9 +34,13 @@ def readyz(request: HttpRequest) -> HttpResponse:
     if not cache.wait_synced(FIRST_SYNC_WAIT_SECONDS):
         return _not_ready("the model cache has not listed the models yet "
                           f"({cache.stats()['models'].last_error or 'starting'})")
+    stopped = cache.stopped_threads()
+    if stopped:
+        return _not_ready(f"watch cache threads stopped: {', '.join(stopped)}")
     if not cache.connected:
-        return _not_ready("the Kubernetes API server cannot be reached "
-                          f"({cache.stats()['models'].last_error})")
+        return HttpResponse(
+            "ok (serving the last snapshot: the Kubernetes API server cannot be reached, "
+            f"{cache.stats()['models'].last_error})", content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
 
 

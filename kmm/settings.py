@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
                 "kmm.context_processors.frame",
+                "models_ui.cluster_schema.crd_skew",
             ],
         },
     },

@@ -17,6 +17,7 @@ from kube.access import (
     who_am_i,
 )
 from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
+from kube.crds import installed_crd
 from kube.errors import (
     AlreadyExists,
     BadRequest,
@@ -70,6 +71,7 @@ __all__ = [
     "forget_access",
     "forget_identity",
     "get_model",
+    "installed_crd",
     "list_model_events",
     "list_models",
     "list_models_with_version",

@@ -15,8 +15,9 @@ from kubernetes import client
 from kube import errors
 from kube.calls import call
 from kube.cluster import Caller, Cluster, Identity
+from modelspec.schema import GROUP, PLURAL, RESOURCE
 
-MODELS = "models.kubeai.org"
+MODELS = RESOURCE
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ _rejected: dict[str, float] = {}  # identity pool key -> when the API server ans
 
 
 def allowed(caller: Caller, verb: str, namespace: str | None = None,
-            resource: str = "models", group: str = "kubeai.org") -> bool:
+            resource: str = PLURAL, group: str = GROUP) -> bool:
     """can_i, remembered for ACCESS_CACHE_SECONDS per identity (RBAC changes show up soon)."""
     key = (caller.identity.pool_key, verb, namespace or "", resource, group)
     now = time.monotonic()

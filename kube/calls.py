@@ -13,7 +13,8 @@ from kubernetes.client.exceptions import ApiException
 
 from kube import errors
 from kube.cluster import Caller
-from modelspec.validation import FieldError, locate_cause
+from modelspec.errors import FieldError
+from modelspec.validation import locate_cause
 
 # Failed API-server calls by HTTP status ("0" when the server could not be reached),
 # read by /metrics.
@@ -28,32 +29,70 @@ def count_error(status: int) -> None:
 
 def call(caller: Caller, fn: Callable[..., Any], *args: Any, verb: str, resource: str,
          namespace: str | None = None, name: str | None = None, raw: bool = False,
-         **kwargs: Any) -> Any:
+         budgeted: bool = True, **kwargs: Any) -> Any:
     """Run one client call with the cluster's timeouts; raise only domain errors.
 
     `raw=True` skips the generated models and returns the parsed JSON body, which
     keeps every field exactly as the API server sent it (and is much faster).
+    The call passes the cluster's gate (kube.cluster.Gate): within the budget of
+    calls in flight, and refused at once (503) while the API server is known not
+    to answer; `budgeted=False` (background work) passes without either.
     """
-    kwargs["_request_timeout"] = caller.cluster.timeout
+    kwargs.setdefault("_request_timeout", caller.cluster.timeout)
     if raw:
         kwargs["_preload_content"] = False
-    try:
-        result = fn(*args, **kwargs)
-    except ApiException as exc:
-        if exc.status in (401, 403):  # what we remembered about this identity may be wrong
-            from kube.access import forget_identity  # (kube.access imports this module)
+    gate = caller.cluster.gate
+    with gate.admit(budgeted):
+        try:
+            result = fn(*args, **kwargs)
+            if raw:
+                result = result.data  # the body is read here: within the timeouts and the gate
+        except ApiException as exc:
+            gate.answered()
+            if exc.status in (401, 403):  # what we remembered about this identity may be wrong
+                from kube.access import forget_identity  # (kube.access imports this module)
 
-            forget_identity(caller.identity, unauthorized=exc.status == 401)
-        raise translate(exc, verb=verb, resource=resource, namespace=namespace, name=name) from None
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise unavailable(caller, exc) from None
+                forget_identity(caller.identity, unauthorized=exc.status == 401)
+            if exc.status == 401 and caller.identity.kind != "token":
+                caller.cluster.reload_if_changed()  # a rotated token or a replaced cluster
+            raise translate(exc, verb=verb, resource=resource, namespace=namespace,
+                            name=name) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise unavailable(caller, exc) from None
+    gate.answered()
     if raw:
-        return json.loads(result.data)
+        return json.loads(result)
     return result
 
 
+LIST_PAGE_SIZE = 500
+
+
+def list_all(caller: Caller, fn: Callable[..., Any], *args: Any, resource: str,
+             namespace: str | None = None, **kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Every item of a list call, page by page (`limit`/`continue`), and the last page's
+    metadata (its resourceVersion is where a watch can start)."""
+    items: list[Any] = []
+    token: str | None = None
+    while True:
+        page_args: dict[str, Any] = {"limit": LIST_PAGE_SIZE}
+        if token:
+            page_args["_continue"] = token
+        page = call(caller, fn, *args, verb="list", resource=resource, namespace=namespace,
+                    raw=True, **kwargs, **page_args)
+        items.extend(page.get("items") or [])
+        metadata = page.get("metadata") or {}
+        token = metadata.get("continue")
+        if not token:
+            return items, metadata
+
+
 def unavailable(caller: Caller, exc: BaseException) -> errors.Unavailable:
+    """The error for a call that got no answer; the cluster counts as down, and its
+    configuration is loaded again if its files changed (a replaced API server)."""
     count_error(0)
+    if not caller.cluster.reload_if_changed():
+        caller.cluster.gate.no_answer()
     reason = type(getattr(exc, "reason", None) or exc).__name__
     return errors.Unavailable(
         f"The Kubernetes API server at {caller.cluster.server} cannot be reached ({reason}). "

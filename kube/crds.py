@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
 import time
 from typing import Any
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from kube import errors
-from kube.calls import call
+from kube.calls import call, list_all
 from kube.cluster import CONNECT_TIMEOUT_SECONDS, Caller
 
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
+log = logging.getLogger(__name__)
 
 
 def apply_crd(caller: Caller, manifest: dict[str, Any]) -> None:
@@ -71,3 +76,90 @@ def wait_watchable(caller: Caller, group: str, version: str, plural: str,
         response.close()
         response.release_conn()
         return
+
+
+class InstalledCRD:
+    """One CRD as the cluster has it: read once, then kept current by a watch.
+
+    Readers get the last object seen (or None: not installed, not readable, or not
+    read yet) without waiting. A failed read or watch is retried with backoff; a
+    caller that may not read CRDs simply leaves it None.
+    """
+
+    def __init__(self, caller: Caller, name: str):
+        self.caller, self.name = caller, name
+        self.crd: dict[str, Any] | None = None
+        self.read = threading.Event()
+        self.failed = False
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, name=f"crd-{name}", daemon=True)
+
+    def start(self) -> InstalledCRD:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        api = client.ApiextensionsV1Api(self.caller.api)
+        pause = 0.5
+        while not self.stopping.is_set():
+            try:
+                items, metadata = list_all(self.caller, api.list_custom_resource_definition,
+                                           resource=CRDS,
+                                           field_selector=f"metadata.name={self.name}")
+                self.crd = items[0] if items else None
+                self.read.set()
+                self._watch(api, str(metadata.get("resourceVersion") or ""))
+                pause = 0.5
+            except (errors.KubeError, ApiException, urllib3.exceptions.HTTPError, OSError,
+                    ValueError) as exc:
+                # Said once; the retries are quiet (the cluster may simply be gone).
+                (log.debug if self.failed else log.warning)(
+                    "reading CRD %s failed (%s); retrying in %.0fs", self.name, exc, pause)
+                self.failed = True
+                self.read.set()
+                self.stopping.wait(pause)
+                pause = min(30.0, pause * 2)
+
+    def _watch(self, api: client.ApiextensionsV1Api, resource_version: str) -> None:
+        response: Any = api.list_custom_resource_definition(
+            field_selector=f"metadata.name={self.name}", watch=True,
+            resource_version=resource_version, timeout_seconds=WATCH_SECONDS,
+            _preload_content=False,
+            _request_timeout=(CONNECT_TIMEOUT_SECONDS, WATCH_SECONDS + 30))
+        try:
+            for line in response:  # one JSON event per line
+                if self.stopping.is_set():
+                    return
+                if line.strip():
+                    event = json.loads(line)
+                    kind = event.get("type")
+                    if kind in ("ADDED", "MODIFIED"):
+                        self.crd = event.get("object")
+                    elif kind == "DELETED":
+                        self.crd = None
+                    elif kind == "ERROR":
+                        return  # e.g. 410 Gone: list again
+        finally:
+            response.close()
+            response.release_conn()
+
+
+WATCH_SECONDS = 240
+_installed: dict[str, InstalledCRD] = {}
+_installed_lock = threading.Lock()
+
+
+def installed_crd(caller: Caller, name: str, wait: float = 0.0) -> dict[str, Any] | None:
+    """The CRD `name` as installed (watched from the first call on, per process)."""
+    with _installed_lock:
+        watcher = _installed.get(name)
+        if watcher is None or watcher.caller.cluster is not caller.cluster:
+            if watcher is not None:
+                watcher.stop()
+            watcher = _installed[name] = InstalledCRD(caller, name).start()
+    if wait:
+        watcher.read.wait(wait)
+    return watcher.crd

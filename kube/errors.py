@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelspec.validation import FieldError
+from modelspec.errors import FieldError
 
 
 @dataclass

@@ -12,15 +12,14 @@ from typing import Any
 from kubernetes import client
 
 from kube import errors
-from kube.calls import call
+from kube.calls import call, list_all
 from kube.cluster import Caller
 from kube.patch import change_patch
+from modelspec.errors import FieldError
 from modelspec.schema import API_VERSION, GROUP, KIND, PLURAL, VERSION
-from modelspec.validation import FieldError
+from modelspec.schema import RESOURCE as MODELS
 
 Obj = dict[str, Any]
-MODELS = f"{PLURAL}.{GROUP}"
-LIST_PAGE_SIZE = 500
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -44,23 +43,13 @@ def list_models(caller: Caller, namespace: str | None = None) -> list[Obj]:
 def list_models_with_version(caller: Caller, namespace: str | None = None) -> tuple[list[Obj], str]:
     """Models plus the list's resourceVersion (where a watch can start from)."""
     api = _custom(caller)
-    items: list[Obj] = []
-    token: str | None = None
-    while True:
-        page_args: dict[str, Any] = {"limit": LIST_PAGE_SIZE}
-        if token:
-            page_args["_continue"] = token
-        if namespace:
-            page = call(caller, api.list_namespaced_custom_object, GROUP, VERSION, namespace,
-                        PLURAL, verb="list", resource=MODELS, namespace=namespace, raw=True,
-                        **page_args)
-        else:
-            page = call(caller, api.list_cluster_custom_object, GROUP, VERSION, PLURAL,
-                        verb="list", resource=MODELS, raw=True, **page_args)
-        items.extend(page.get("items", []))
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return items, str((page.get("metadata") or {}).get("resourceVersion", ""))
+    if namespace:
+        items, metadata = list_all(caller, api.list_namespaced_custom_object, GROUP, VERSION,
+                                   namespace, PLURAL, resource=MODELS, namespace=namespace)
+    else:
+        items, metadata = list_all(caller, api.list_cluster_custom_object, GROUP, VERSION,
+                                   PLURAL, resource=MODELS)
+    return items, str(metadata.get("resourceVersion", ""))
 
 
 def get_model(caller: Caller, namespace: str, name: str) -> Obj:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelspec.objects import strip_server_fields
+
 
 def merge_patch(original: dict[str, Any], modified: dict[str, Any]) -> dict[str, Any]:
     """The merge patch that turns `original` into `modified`.
@@ -29,16 +31,8 @@ def merge_patch(original: dict[str, Any], modified: dict[str, Any]) -> dict[str,
     return patch
 
 
-SERVER_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp")
-
-
-def writable(obj: dict[str, Any]) -> dict[str, Any]:
-    """What a client may write of an object: no status (the status subresource's) and no
-    metadata the server owns."""
-    out = {k: v for k, v in obj.items() if k != "status"}
-    out["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
-                       if k not in SERVER_METADATA}
-    return out
+# What a client may write of an object: no status and no metadata the server owns.
+writable = strip_server_fields
 
 
 def change_patch(base: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from modelspec import schema
-from modelspec.listing import validate_listing
-from modelspec.validation import FieldError, validate_model
+from models_ui.cluster_schema import cluster_model
+from modelspec import names, schema
+from modelspec.errors import FieldError
+from modelspec.validation import validate
 
 
 def _camel(path: str) -> str:
@@ -62,8 +63,8 @@ def serializer_for(node: schema.Node, path: str) -> type[serializers.Serializer]
 class ObjectMetaSerializer(serializers.Serializer):
     """The part of Kubernetes' ObjectMeta that clients write (the rest is read-only)."""
 
-    name = serializers.CharField(max_length=253)
-    namespace = serializers.CharField(required=False, max_length=63,
+    name = serializers.CharField(max_length=names.NAME_MAX_LENGTH, help_text=names.NAME_HELP)
+    namespace = serializers.CharField(required=False, max_length=names.LABEL_MAX_LENGTH,
                                       help_text="Defaults to the namespace in the URL.")
     labels = serializers.DictField(child=serializers.CharField(), required=False)
     annotations = serializers.DictField(
@@ -131,31 +132,7 @@ class ErrorSerializer(serializers.Serializer):
         required=False, help_text="On 409: the object's resourceVersion now.")
 
 
-EXPECTED = {"apiVersion": schema.API_VERSION, "kind": schema.KIND}
-
-
-def _string_map(value: Any, path: str) -> list[FieldError]:
-    if not isinstance(value, Mapping):
-        return [FieldError(path, "Must be an object of strings.")]
-    return [FieldError(f"{path}[{key}]", "Must be a string.") for key, item in value.items()
-            if not isinstance(item, str)]
-
-
 def check_model(data: Any, old: Mapping[str, Any] | None = None) -> list[FieldError]:
-    """Every problem the schema and the listing rules find in a Model body."""
-    if not isinstance(data, Mapping):
-        return [FieldError("", "The body must be a JSON object (a Model).")]
-    metadata = data.get("metadata")
-    if not isinstance(metadata, Mapping):
-        return [FieldError("metadata", "This field is required and must be an object.")]
-    problems: list[FieldError] = []
-    for name in ("labels", "annotations"):
-        if metadata.get(name) is not None:
-            problems += _string_map(metadata[name], f"metadata.{name}")
-    for name, expected in EXPECTED.items():
-        if data.get(name) not in (None, expected):
-            problems.append(FieldError(name, f"Must be {expected!r}."))
-    if problems:
-        return problems
-    return validate_model(data, old) + validate_listing(data)
-
+    """Every problem kmm finds in a Model body (the one entry point all write paths share),
+    with the schema as the cluster's installed CRD accepts it."""
+    return validate(data, old, cluster_model())

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import kube
-from kube.cache import Snapshot, synced_snapshot, wait_for_write
+from kube.cache import synced_snapshot, wait_for_write
 from models_api.parsers import BoundedJSONParser, BoundedMergePatchParser
 from models_api.serializers import (
     ErrorSerializer,
@@ -39,9 +39,9 @@ from models_api.serializers import (
     ModelSerializer,
     NamespaceListSerializer,
 )
-from modelspec import schema
-from modelspec.names import is_model_name, is_namespace_name
-from modelspec.validation import FieldError
+from models_api.streaming import model_list
+from modelspec import names, schema
+from modelspec.errors import FieldError
 
 Obj = dict[str, Any]
 SYNC_WAIT_SECONDS = 5.0
@@ -57,11 +57,16 @@ FILTERS = [
                      description="Only models with all these features."),
 ]
 NAMESPACE = OpenApiParameter(
-    "namespace", str, OpenApiParameter.PATH, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+    "namespace", str, OpenApiParameter.PATH, pattern=names.NAMESPACE_PATTERN,
     examples=[OpenApiExample("default", value="default")])
 NAME = OpenApiParameter(
-    "name", str, OpenApiParameter.PATH, pattern=r"^[a-z0-9]([-a-z0-9.]{0,38}[a-z0-9])?$",
+    "name", str, OpenApiParameter.PATH, pattern=names.MODEL_NAME_PATTERN,
     examples=[OpenApiExample("a model", value="llama-3-8b")])
+PAGING = [
+    OpenApiParameter("limit", int, description="At most this many models; "
+                     "metadata.continue then names the next page."),
+    OpenApiParameter("continue", str, description="metadata.continue of the previous page."),
+]
 ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 422, 503)}
 
 
@@ -85,9 +90,9 @@ class KubeView(APIView):
 def _check_path(namespace: str, name: str | None = None) -> None:
     """Names Kubernetes cannot hold are 404s here, before they reach a URL (the input is
     not echoed back)."""
-    if not is_namespace_name(namespace):
+    if names.namespace_problem(namespace):
         raise kube.NotFound("There is no such namespace: not a valid namespace name.")
-    if name is not None and not is_model_name(name):
+    if name is not None and names.model_name_problem(name):
         raise kube.NotFound("There is no such model: not a valid model name.")
 
 
@@ -105,13 +110,6 @@ def _filtered(request: Request, models: Any) -> list[Obj]:
     return [m for m in models
             if (not engines or (m.get("spec") or {}).get("engine") in engines)
             and all(f in ((m.get("spec") or {}).get("features") or []) for f in features)]
-
-
-def _model_list(snapshot: Snapshot, items: list[Obj]) -> Obj:
-    # The version of what this caller sees, not the cluster-wide one (which would move
-    # with changes in namespaces the caller may not see).
-    return {"apiVersion": schema.API_VERSION, "kind": f"{schema.KIND}List",
-            "metadata": {"resourceVersion": kube.visible_version(items)}, "items": items}
 
 
 def _validated(body: Any, old: Obj | None = None) -> Obj:
@@ -136,27 +134,29 @@ class NamespaceList(KubeView):
 class AllModelList(KubeView):
     @extend_schema(
         operation_id="listAllModels", summary="Models in every namespace you may list",
-        parameters=FILTERS,
+        parameters=FILTERS + PAGING,
         responses={200: ModelListSerializer, **ERRORS})
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponseBase:
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
-        allowed = set(kube.listable_namespaces(self.caller(), snapshot.by_namespace))
-        models = [m for m in snapshot.models if m["metadata"].get("namespace") in allowed]
-        return Response(_model_list(snapshot, _filtered(request, models)))
+        allowed = kube.listable_namespaces(self.caller(), snapshot.by_namespace)
+        models = [m for ns in allowed for m in snapshot.in_namespace(ns)]
+        # Versions of what this caller sees, never the cluster-wide one (finding 8).
+        shown = _filtered(request, models)
+        return model_list(request, kube.visible_version(shown), shown)
 
 
 @extend_schema_view(get=extend_schema(parameters=[NAMESPACE]),
                     post=extend_schema(parameters=[NAMESPACE]))
 class NamespaceModelList(KubeView):
     @extend_schema(
-        operation_id="listModels", summary="Models in a namespace", parameters=FILTERS,
+        operation_id="listModels", summary="Models in a namespace", parameters=FILTERS + PAGING,
         responses={200: ModelListSerializer, **ERRORS})
-    def get(self, request: Request, namespace: str) -> Response:
+    def get(self, request: Request, namespace: str) -> HttpResponseBase:
         _check_path(namespace)
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
         kube.require_list(self.caller(), namespace)
         models = _filtered(request, snapshot.in_namespace(namespace))
-        return Response(_model_list(snapshot, models))
+        return model_list(request, kube.visible_version(models), models)
 
     @extend_schema(
         operation_id="createModel", summary="Create a model", request=ModelSerializer,

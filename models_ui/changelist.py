@@ -19,16 +19,31 @@ from modelspec.schema import ENGINES, FEATURES
 
 PER_PAGE = 50
 
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of the change list: its title, how it sorts (None: it does not), and
+    the cell the template renders for it (includes/cell.html, by key)."""
+
+    key: str
+    title: str
+    sort: Callable[[ModelRow], Any] | None = None
+
+
+# The columns in display order; the template loops over them for headers and cells.
+COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("name", "Name", lambda r: (r.name, r.namespace)),
+    ColumnSpec("namespace", "Namespace", lambda r: (r.namespace, r.name)),
+    ColumnSpec("engine", "Engine", lambda r: (r.engine, r.name)),
+    ColumnSpec("url", "URL", lambda r: (r.url, r.name)),
+    ColumnSpec("profile", "Resource profile", lambda r: (r.resource_profile, r.name)),
+    ColumnSpec("features", "Features"),
+    ColumnSpec("replicas", "Replicas", lambda r: (r.ready_replicas, r.all_replicas, r.name)),
+    ColumnSpec("age", "Age", lambda r: (r.created_sort_key, r.name)),
+    ColumnSpec("cache", "Cache", lambda r: (r.cache_loaded is True, r.name)),
+    ColumnSpec("state", "State"),
+)
 SORTS: dict[str, tuple[str, Callable[[ModelRow], Any]]] = {
-    "name": ("Name", lambda r: (r.name, r.namespace)),
-    "namespace": ("Namespace", lambda r: (r.namespace, r.name)),
-    "engine": ("Engine", lambda r: (r.engine, r.name)),
-    "url": ("URL", lambda r: (r.url, r.name)),
-    "profile": ("Resource profile", lambda r: (r.resource_profile, r.name)),
-    "replicas": ("Replicas", lambda r: (r.ready_replicas, r.all_replicas, r.name)),
-    "cache": ("Cache", lambda r: (r.cache_loaded is True, r.name)),
-    "age": ("Age", lambda r: (r.created_sort_key, r.name)),
-}
+    c.key: (c.title, c.sort) for c in COLUMNS if c.sort is not None}
 
 FILTERS: dict[str, tuple[str, Callable[[ModelRow, str], bool]]] = {
     "engine": ("Engine", lambda r, v: r.engine == v),
@@ -58,7 +73,7 @@ class Column:
     key: str
     title: str
     sorted: str  # "", "asc" or "desc"
-    url: str
+    url: str  # "" when the column does not sort
 
 
 class ChangeList:
@@ -112,13 +127,16 @@ class ChangeList:
     def columns(self) -> list[Column]:
         current, descending = self.order.lstrip("-"), self.order.startswith("-")
         columns = []
-        for key, (title, _) in SORTS.items():
-            if key == current:
+        for spec in COLUMNS:
+            if spec.sort is None:
+                columns.append(Column(spec.key, spec.title, "", ""))
+                continue
+            if spec.key == current:
                 state = "desc" if descending else "asc"
-                target = key if descending else f"-{key}"
+                target = spec.key if descending else f"-{spec.key}"
             else:
-                state, target = "", key
-            columns.append(Column(key, title, state, self.url(o=target)))
+                state, target = "", spec.key
+            columns.append(Column(spec.key, spec.title, state, self.url(o=target)))
         return columns
 
     @property

@@ -17,6 +17,7 @@ from django.core import signing
 import kube
 from kube.patch import apply_merge_patch, change_patch
 from models_ui.yaml_form import editable_yaml
+from modelspec.objects import strip_server_fields
 
 Obj = dict[str, Any]
 ORIGINAL_SALT = "kmm.models_ui.original"
@@ -36,10 +37,7 @@ def open_original(token: str) -> Obj | None:
 
 
 def _editable(obj: Obj) -> Obj:
-    shown = {k: v for k, v in obj.items() if k != "status"}
-    shown["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
-                         if k != "managedFields"}
-    return shown
+    return strip_server_fields(obj, keep=("metadata.resourceVersion",))
 
 
 def create(caller: kube.Caller, desired: Obj) -> Obj:
@@ -99,5 +97,4 @@ def diff(before: Obj, after: Obj, before_label: str, after_label: str) -> str:
 
 
 def _comparable(obj: Obj) -> Obj:
-    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
-    return {**obj, "metadata": metadata}
+    return strip_server_fields(obj)

@@ -8,10 +8,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from modelspec.schema import SPEC, Node, node_at
-
-INT32_MAX = 2**31 - 1
-INT64_MAX = 2**63 - 1
+from modelspec.schema import SPEC, Node, node_at, pattern_regex
+from modelspec.validation import integer_range
 
 
 def field_name(path: str) -> str:
@@ -29,7 +27,7 @@ class PatternValidator:
 
     def __init__(self, pattern: str):
         self.pattern = pattern
-        self.regex = re.compile(pattern)
+        self.regex = pattern_regex(pattern)
 
     def __call__(self, value: str) -> None:
         if value and not self.regex.search(value):
@@ -45,8 +43,7 @@ def formfield_for(path: str, *, required: bool = False, root: Node = SPEC) -> fo
     common: dict[str, Any] = {"label": node.label or path, "required": required,
                               "help_text": help_text(node)}
     if node.type == "integer":
-        high = INT32_MAX if node.format == "int32" else INT64_MAX
-        return forms.IntegerField(min_value=node.minimum, max_value=high,
+        return forms.IntegerField(min_value=node.minimum, max_value=integer_range(node)[1],
                                   widget=forms.NumberInput(attrs=attrs), **common)
     if node.type == "boolean":
         return forms.BooleanField(**common)

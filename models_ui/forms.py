@@ -1,14 +1,21 @@
 """The Model form: Django fields derived from the schema, grouped like the admin's fieldsets.
 
-`ModelForm(data, base=obj)` edits an existing object; `to_object()` returns the
+`ModelEditForm(data, base=obj)` edits an existing object; `to_object()` returns the
 desired object: `base` with exactly the fields this form shows replaced. Every
 other field (unknown ones included) is carried over untouched, and the service
 layer sends only the difference.
+
+Everything the form knows about the Model comes from `modelspec`: which spec
+fields it shows (`form_layout(spec)`: scalars as one field each, lists and maps
+as rows, in the schema's sections), which are required, which are locked on
+edit and why (`locked_fields`), and every rule (`modelspec.validation.validate`,
+run in `clean()` on whatever could be read, so every error shows in one round).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,33 +23,19 @@ from django import forms
 from django.conf import settings
 
 from models_ui.fields import field_name, formfield_for, help_text
-from models_ui.rows import ROW_KINDS, filled_rows
-from modelspec.listing import ANNOTATION_PREFIX, LISTING_FIELDS, ListingField, validate_listing
-from modelspec.names import is_model_name, is_namespace_name
-from modelspec.schema import API_VERSION, FEATURES, KIND, NAME_MAX_LENGTH, SPEC
-from modelspec.validation import FieldError, validate_model
+from models_ui.rows import DECLARED_ROW_KINDS, RowKind, filled_rows, row_kind_for
+from modelspec import names
+from modelspec.errors import FieldError
+from modelspec.listing import LISTING_FIELDS, PUBLISH_FIELD, ListingField, annotation_path
+from modelspec.objects import get_path, has_path, remove_path, set_path
+from modelspec.schema import API_VERSION, KIND, MODEL, SECTIONS, Node, locked_fields
+from modelspec.validation import validate
 
 Obj = dict[str, Any]
 
-# Spec fields edited as one form field each (booleans, numbers, strings, enums).
-SCALAR_PATHS = (
-    "url", "engine", "owner", "cacheProfile", "image", "priorityClassName",
-    "replicas", "minReplicas", "maxReplicas", "autoscalingDisabled", "targetRequests",
-    "scaleDownDelaySeconds", "loadBalancing.strategy", "loadBalancing.prefixHash.meanLoadFactor",
-    "loadBalancing.prefixHash.replication", "loadBalancing.prefixHash.prefixCharLength",
-)
-REQUIRED_PATHS = ("url", "engine")
-
-IMMUTABLE_REASONS = {
-    "cacheProfile": "The cache profile cannot change after the model is created.",
-    "loadBalancing.prefixHash.replication": "Replication cannot change after the model is created.",
-    "url": "The URL cannot change while a cache profile is set.",
-}
-
-LISTING_KEYS = frozenset(f.key for f in LISTING_FIELDS)
-
-# Annotations kmm does not offer for editing, but always keeps.
-HIDDEN_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+# Spec fields the form edits with fields of its own (not one field per path).
+SPECIAL_FIELDS = {"spec.resourceProfile": "resource_profile", "spec.features": "features"}
+METADATA_FIELDS = {"metadata.name": "name", "metadata.namespace": "namespace"}
 
 
 @dataclass(frozen=True)
@@ -54,40 +47,84 @@ class Fieldset:
     description: str = ""
 
 
-FIELDSETS = (
-    Fieldset("basics", "Basics", ("name", "namespace", "url", "engine", "features", "owner")),
-    Fieldset("resources", "Resources",
-             ("resource_profile", "resource_count", "cacheProfile", "image", "priorityClassName")),
-    Fieldset("scaling", "Scaling",
-             ("replicas", "minReplicas", "maxReplicas", "autoscalingDisabled", "targetRequests",
-              "scaleDownDelaySeconds")),
-    Fieldset("load-balancing", "Load balancing",
-             tuple(field_name(p) for p in SCALAR_PATHS if p.startswith("loadBalancing."))),
-    Fieldset("server", "Server", rows=("args", "env", "envFrom")),
-    Fieldset("adapters", "Adapters", rows=("adapters",)),
-    Fieldset("files", "Files", rows=("files",)),
-    Fieldset("listing", "OpenRouter listing",
-             tuple(f"listing_{f.name}" for f in LISTING_FIELDS),
-             description="How this model appears on the public endpoint /public/api/models. "
-                         "Stored as annotations under " + ANNOTATION_PREFIX + "."),
-    Fieldset("metadata", "Metadata", rows=("labels", "annotations")),
-)
+@dataclass(frozen=True)
+class Layout:
+    """What a form shows for one schema: its scalar spec paths, row kinds and fieldsets."""
+
+    scalar_paths: tuple[str, ...]
+    required_paths: tuple[str, ...]
+    row_kinds: dict[str, RowKind]
+    fieldsets: tuple[Fieldset, ...]
+
+
+def _is_scalar(node: Node) -> bool:
+    return node.type in ("string", "integer", "boolean")
+
+
+def form_layout(model: Node = MODEL) -> Layout:
+    """Read the form's shape from the schema: every spec field lands in its section."""
+    spec = model.child("spec")
+    scalars: list[str] = []
+    by_section: dict[str, list[str]] = {s.slug: [] for s in SECTIONS}
+    rows_by_section: dict[str, list[str]] = {s.slug: [] for s in SECTIONS}
+    row_kinds: dict[str, RowKind] = {}
+
+    def walk(node: Node, prefix: str, section: str) -> None:
+        for name, child in node.properties.items():
+            path = f"{prefix}{name}"
+            where = child.section or section or "other"
+            if f"spec.{path}" in SPECIAL_FIELDS:
+                by_section[where].append(SPECIAL_FIELDS[f"spec.{path}"])
+                if path == "resourceProfile":
+                    by_section[where].append("resource_count")
+            elif _is_scalar(child):
+                scalars.append(path)
+                by_section[where].append(field_name(path))
+            elif child.type == "object" and child.properties:
+                walk(child, path + ".", where)
+            elif not prefix:  # a list or map of the spec: rows
+                kind = DECLARED_ROW_KINDS.get(name) or row_kind_for(f"spec.{name}", child)
+                row_kinds[kind.prefix] = kind
+                rows_by_section[where].append(kind.prefix)
+
+    walk(spec, "", "")
+    by_section["basics"][:0] = ["name", "namespace"]
+    for prefix in ("labels", "annotations"):
+        row_kinds[prefix] = DECLARED_ROW_KINDS[prefix]
+        rows_by_section["metadata"].append(prefix)
+    by_section["listing"] = [f"listing_{f.name}" for f in LISTING_FIELDS]
+    fieldsets = tuple(
+        Fieldset(s.slug, s.title, tuple(by_section[s.slug]), tuple(rows_by_section[s.slug]),
+                 s.description)
+        for s in SECTIONS if by_section[s.slug] or rows_by_section[s.slug])
+    # Required, unless the API server fills in a default.
+    required = tuple(p for p in spec.required if p in scalars and spec.child(p).default is None)
+    return Layout(tuple(scalars), required, row_kinds, fieldsets)
+
+
+LAYOUT = form_layout()
+FIELDSETS = LAYOUT.fieldsets
+ROW_KINDS = LAYOUT.row_kinds
 
 
 def listing_formfield(spec: ListingField) -> forms.Field:
     """A form field for one listing annotation; its `parse` is the validation."""
     common: dict[str, Any] = {"label": spec.label, "help_text": spec.help_text,
                               "required": False}
-    if spec.kind == "boolean":
+    if spec.kind == "boolean" and spec is PUBLISH_FIELD:
         return forms.ChoiceField(choices=[
             ("", "Not set: follow the publication mode"), ("true", "Yes, publish it"),
             ("false", "No, never publish it")], **common)
+    if spec.kind == "boolean":
+        return forms.ChoiceField(choices=[("", "Not set"), ("true", "Yes"), ("false", "No")],
+                                 **common)
     if spec.kind == "choice":
         return forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in spec.choices], **common)
     if spec.kind == "multichoice":
         return forms.MultipleChoiceField(choices=[(c, c) for c in spec.choices],
                                          widget=forms.CheckboxSelectMultiple, **common)
-    widget = forms.Textarea(attrs={"rows": 3}) if spec.kind == "textarea" else forms.TextInput
+    widget = forms.Textarea(attrs={"rows": 3}) if spec.kind in ("textarea", "json") \
+        else forms.TextInput
 
     def parse(raw: str) -> None:
         try:
@@ -98,47 +135,18 @@ def listing_formfield(spec: ListingField) -> forms.Field:
     return forms.CharField(widget=widget, validators=[parse], **common)
 
 
-
-def _get(obj: Obj, path: str) -> Any:
-    node: Any = obj
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def _has(obj: Obj, path: str) -> bool:
-    parent = _get(obj, path.rpartition(".")[0]) if "." in path else obj
-    return isinstance(parent, dict) and path.rpartition(".")[2] in parent
-
-
-def _set(obj: Obj, path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    for part in parents:
-        obj = obj.setdefault(part, {})
-    obj[leaf] = value
-
-
-def _remove(obj: Obj, path: str) -> None:
-    *parents, leaf = path.split(".")
-    for part in parents:
-        if not isinstance(obj.get(part), dict):
-            return
-        obj = obj[part]
-    obj.pop(leaf, None)
-
-
-class ModelForm(forms.Form):
-    name = forms.CharField(
-        label="Name", max_length=NAME_MAX_LENGTH,
-        help_text=f"Lower case letters, digits, '-' and '.'; at most {NAME_MAX_LENGTH} "
-                  "characters. KubeAI serves the model under this name.")
-    namespace = forms.CharField(label="Namespace", max_length=63)
-    features = forms.MultipleChoiceField(
-        label="Features", choices=[(f, f) for f in FEATURES], widget=forms.CheckboxSelectMultiple,
-        help_text=help_text(SPEC.child("features")),
+def features_field(node: Node) -> forms.MultipleChoiceField:
+    choices = node.items.enum if node.items is not None else ()
+    return forms.MultipleChoiceField(
+        label=node.label or "Features", choices=[(f, f) for f in choices],
+        widget=forms.CheckboxSelectMultiple, help_text=help_text(node),
         error_messages={"required": "Pick at least one feature."})
+
+
+class ModelEditForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=names.NAME_MAX_LENGTH,
+                           help_text=names.NAME_HELP + " KubeAI serves the model under this name.")
+    namespace = forms.CharField(label="Namespace", max_length=names.LABEL_MAX_LENGTH)
     resource_profile = forms.CharField(
         label="Resource profile", required=False, max_length=200,
         help_text="A ResourceProfile defined in KubeAI's system config, e.g. cpu or nvidia-gpu-l4.")
@@ -149,17 +157,25 @@ class ModelForm(forms.Form):
 
     resource_version = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = ""):
+    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = "",
+                 model: Node = MODEL):
         self.base = base
         self.is_edit = base is not None
+        self.model = model
+        self.layout = LAYOUT if model is MODEL else form_layout(model)
+        self.spec_node = model.child("spec")
         super().__init__(data, initial=self._initial(base, namespace))
-        for path in SCALAR_PATHS:
-            self.fields[field_name(path)] = formfield_for(path, required=path in REQUIRED_PATHS)
+        if "features" in self.spec_node.properties:
+            self.fields["features"] = features_field(self.spec_node.child("features"))
+        for path in self.layout.scalar_paths:
+            self.fields[field_name(path)] = formfield_for(
+                path, required=path in self.layout.required_paths, root=self.spec_node)
         for spec in LISTING_FIELDS:
             self.fields[f"listing_{spec.name}"] = listing_formfield(spec)
-        self.order_fields([f for fieldset in FIELDSETS for f in fieldset.fields])
+        self.order_fields([f for fieldset in self.fieldsets for f in fieldset.fields])
         self.fields["resource_profile"].widget.attrs["list"] = "resource-profiles"
-        self.fields[field_name("cacheProfile")].widget.attrs["list"] = "cache-profiles"
+        if field_name("cacheProfile") in self.fields:
+            self.fields[field_name("cacheProfile")].widget.attrs["list"] = "cache-profiles"
         self.fields["namespace"].widget.attrs["list"] = "namespaces"
         self.readonly_reasons: dict[str, str] = {}
         if base is not None:
@@ -169,10 +185,18 @@ class ModelForm(forms.Form):
         self.formsets = {
             prefix: kind.formset_class(data, prefix=prefix,
                                        initial=None if data is not None else self.initial_rows(prefix))
-            for prefix, kind in ROW_KINDS.items()
+            for prefix, kind in self.row_kinds.items()
         }
-        self.row_errors: dict[str, list[str]] = {prefix: [] for prefix in ROW_KINDS}
+        self.row_errors: dict[str, list[str]] = {prefix: [] for prefix in self.row_kinds}
         self._row_index: dict[str, list[int]] = {}
+
+    @property
+    def fieldsets(self) -> tuple[Fieldset, ...]:
+        return self.layout.fieldsets
+
+    @property
+    def row_kinds(self) -> dict[str, RowKind]:
+        return self.layout.row_kinds
 
     # --- from the object to the form ------------------------------------------------
 
@@ -189,8 +213,8 @@ class ModelForm(forms.Form):
             "resource_profile": profile,
             "resource_count": int(count) if count.isdigit() else None,
         }
-        for path in SCALAR_PATHS:
-            initial[field_name(path)] = _get(spec, path)
+        for path in self.layout.scalar_paths:
+            initial[field_name(path)] = get_path(spec, path)
         annotations = base["metadata"].get("annotations") or {}
         for listing in LISTING_FIELDS:
             raw = annotations.get(listing.key)
@@ -203,101 +227,87 @@ class ModelForm(forms.Form):
     def initial_rows(self, prefix: str) -> list[dict[str, Any]]:
         if self.base is None:
             return []
-        spec, metadata = self.base.get("spec") or {}, self.base.get("metadata") or {}
-        if prefix == "args":
-            return [{"value": a} for a in spec.get("args") or []]
-        if prefix == "env":
-            return [{"name": k, "value": v} for k, v in (spec.get("env") or {}).items()]
-        if prefix == "envFrom":
-            rows = []
-            for source in spec.get("envFrom") or []:
-                kind = "secretRef" if "secretRef" in source else "configMapRef"
-                ref = source.get(kind) or {}
-                rows.append({"kind": kind, "name": ref.get("name", ""),
-                             "prefix": source.get("prefix", ""),
-                             "optional": bool(ref.get("optional"))})
-            return rows
-        if prefix in ("adapters", "files"):
-            return [dict(item) for item in spec.get(prefix) or []]
-        if prefix == "labels":
-            return [{"key": k, "value": v} for k, v in (metadata.get("labels") or {}).items()]
-        return [{"key": k, "value": v} for k, v in (metadata.get("annotations") or {}).items()
-                if k not in HIDDEN_ANNOTATIONS and k not in LISTING_KEYS]
+        return self.row_kinds[prefix].to_rows(self.base)
 
     def _lock_immutable(self, base: Obj) -> None:
         self.fields["name"].disabled = True
         self.fields["namespace"].disabled = True
-        locked = ["cacheProfile", "loadBalancing.prefixHash.replication"]
-        if _has(base.get("spec") or {}, "cacheProfile"):
-            locked.append("url")
-        for path in locked:
-            field = self.fields[field_name(path)]
-            field.disabled = True
-            self.readonly_reasons[field_name(path)] = IMMUTABLE_REASONS[path]
+        for path, reason in locked_fields(base.get("spec") or {}, self.spec_node).items():
+            name = field_name(path)
+            if name in self.fields:
+                self.fields[name].disabled = True
+                self.readonly_reasons[name] = reason
 
     # --- validation -------------------------------------------------------------------
 
     def clean_name(self) -> str:
         name = str(self.cleaned_data["name"]).strip()
-        if not is_model_name(name):
-            raise forms.ValidationError(
-                "Use lower case letters, digits, '-' and '.', starting and ending with a letter "
-                "or digit.")
+        if problem := names.model_name_problem(name):
+            raise forms.ValidationError(problem)
         return name
 
     def clean_namespace(self) -> str:
         namespace = str(self.cleaned_data["namespace"]).strip()
-        if not is_namespace_name(namespace):
-            raise forms.ValidationError("Not a valid namespace name.")
+        if names.namespace_problem(namespace):
+            raise forms.ValidationError("Not a valid namespace name. " + names.NAMESPACE_HELP)
         return namespace
 
     def clean(self) -> dict[str, Any]:
+        """The rules across fields and the schema's, on everything that could be read.
+
+        Fields and rows that failed their own cleaning keep their stored value here,
+        so the schema still judges the rest and every error shows in one round.
+        """
         data = super().clean() or {}
         if data.get("resource_count") and not data.get("resource_profile"):
             self.add_error("resource_profile", "Pick a profile for the count.")
         if ":" in (data.get("resource_profile") or ""):
             self.add_error("resource_profile", "Give the profile name only; the count has its own "
                                                "field.")
+        for formset in self.formsets.values():
+            formset.is_valid()
+        for error in validate(self.to_object(), self.base, self.model):
+            self.add_field_error(error, unless_already_wrong=True)
         return data
 
     def is_valid(self) -> bool:
         forms_valid = super().is_valid()
         rows_valid = all(formset.is_valid() for formset in self.formsets.values())
-        if not (forms_valid and rows_valid):
-            return False
-        desired = self.to_object()
-        for error in validate_model(desired, self.base):
-            self.add_field_error(error)
-        for error in validate_listing(desired):
-            self.add_field_error(error)
-        return not self.errors and not any(self.row_errors.values())
+        return forms_valid and rows_valid and not any(self.row_errors.values())
 
     # --- from the form to the object ------------------------------------------------
 
+    def _value(self, name: str) -> Any:
+        """A cleaned value, or the stored one when the field did not clean."""
+        if name in self.cleaned_data:
+            return self.cleaned_data[name]
+        return self.initial.get(name)
+
     def to_object(self) -> Obj:
         """The desired object: the base with what this form shows replaced."""
-        data = self.cleaned_data
         if self.base is not None:
             desired = copy.deepcopy(self.base)
         else:
             desired = {"apiVersion": API_VERSION, "kind": KIND,
-                       "metadata": {"name": data["name"], "namespace": data["namespace"]},
+                       "metadata": {"name": self._value("name") or "",
+                                    "namespace": self._value("namespace") or ""},
                        "spec": {}}
         spec = desired.setdefault("spec", {})
-        for path in SCALAR_PATHS:
-            value = data.get(field_name(path))
-            if self.fields[field_name(path)].disabled:
-                continue
-            if isinstance(value, bool) and not value and not _has(spec, path):
+        for path in self.layout.scalar_paths:
+            name = field_name(path)
+            if self.fields[name].disabled or (self.is_bound and name not in self.cleaned_data):
+                continue  # locked, or did not clean: the stored value stays
+            value = self.cleaned_data.get(name)
+            if isinstance(value, bool) and not value and not has_path(spec, path):
                 continue  # an unticked box does not add `false` to a model that had nothing
             if value is None or value == "":
-                _remove(spec, path)
+                remove_path(spec, path)
             else:
-                _set(spec, path, value)
-        spec["features"] = list(data.get("features") or [])
-        profile = data.get("resource_profile")
+                set_path(spec, path, value)
+        spec["features"] = list(self._value("features") or [])
+        profile = self._value("resource_profile")
         if profile:
-            spec["resourceProfile"] = f"{profile}:{data.get('resource_count') or 1}"
+            spec["resourceProfile"] = f"{profile}:{self._value('resource_count') or 1}"
         else:
             spec.pop("resourceProfile", None)
         self._apply_rows(desired)
@@ -309,96 +319,72 @@ class ModelForm(forms.Form):
         return [row for _, row in filled]
 
     def _apply_rows(self, desired: Obj) -> None:
-        spec, metadata = desired["spec"], desired.setdefault("metadata", {})
-        base_spec = (self.base or {}).get("spec") or {}
-        self._put(spec, "args", [row["value"] for row in self._rows("args")])
-        self._put(spec, "env", {row["name"]: row["value"] for row in self._rows("env")})
-        self._put(spec, "envFrom", [self._env_source(row, base_spec.get("envFrom") or [], i)
-                                    for i, row in enumerate(self._rows("envFrom"))])
-        self._put(spec, "adapters", _keep_unknown_keys(
-            self._rows("adapters"), base_spec.get("adapters") or [], "name", ("name", "url")))
-        self._put(spec, "files", _keep_unknown_keys(
-            self._rows("files"), base_spec.get("files") or [], "path", ("path", "content")))
-        self._put(metadata, "labels", {row["key"]: row["value"] for row in self._rows("labels")})
-        stored = metadata.get("annotations") or {}
-        kept = {k: v for k, v in stored.items() if k in HIDDEN_ANNOTATIONS}
-        kept.update({row["key"]: row["value"] for row in self._rows("annotations")})
-        for spec in LISTING_FIELDS:
-            value = self.cleaned_data.get(f"listing_{spec.name}")
+        for prefix, kind in self.row_kinds.items():
+            value = kind.from_rows(self._rows(prefix), get_path(desired, kind.path))
             if value:
-                kept[spec.key] = spec.serialize(value) if isinstance(value, list) else str(value)
-        self._put(metadata, "annotations", kept)
-
-    @staticmethod
-    def _put(parent: Obj, key: str, value: Any) -> None:
-        if value:
-            parent[key] = value
+                set_path(desired, kind.path, value)
+            else:
+                remove_path(desired, kind.path)
+        annotations = dict(get_path(desired, "metadata.annotations") or {})
+        for spec in LISTING_FIELDS:
+            value = self._value(f"listing_{spec.name}")
+            if value:
+                annotations[spec.key] = spec.serialize(value) if isinstance(value, list) \
+                    else str(value)
+            else:
+                annotations.pop(spec.key, None)
+        if annotations:
+            desired["metadata"]["annotations"] = annotations
         else:
-            parent.pop(key, None)
-
-    @staticmethod
-    def _env_source(row: dict[str, Any], base: list[Obj], index: int) -> Obj:
-        source: Obj = copy.deepcopy(base[index]) if index < len(base) else {}
-        for kind in ("configMapRef", "secretRef"):
-            if kind != row["kind"]:
-                source.pop(kind, None)
-        ref = dict(source.get(row["kind"]) or {})
-        ref["name"] = row["name"]
-        if row.get("optional"):
-            ref["optional"] = True
-        else:
-            ref.pop("optional", None)
-        source[row["kind"]] = ref
-        if row.get("prefix"):
-            source["prefix"] = row["prefix"]
-        else:
-            source.pop("prefix", None)
-        return source
+            desired["metadata"].pop("annotations", None)
 
     # --- errors from validation and from the API server ------------------------------
 
-    def add_field_error(self, error: FieldError) -> None:
-        """Put a schema or API-server error next to the field it is about."""
-        path = error.path
+    def field_for_path(self, path: str) -> str | tuple[str, int | None, str] | None:
+        """Where a dotted object path shows in this form: a field name, (row prefix,
+        row position or None, row field), or None (the form does not show it)."""
         for spec in LISTING_FIELDS:
-            if path == f"metadata.annotations[{spec.key}]":
-                self.add_error(f"listing_{spec.name}", error.message)
-                return
-        for prefix in ("metadata.labels", "metadata.annotations"):
-            if path.startswith(prefix):
-                self.row_errors[prefix.split(".")[1]].append(error.message)
-                return
-        mapping = {"metadata.name": "name", "metadata.namespace": "namespace",
-                   "spec.resourceProfile": "resource_profile", "spec.features": "features"}
-        if path in mapping:
-            self.add_error(mapping[path], error.message)
-            return
+            if path == annotation_path(spec.key):
+                return f"listing_{spec.name}"
+        if path in METADATA_FIELDS:
+            return METADATA_FIELDS[path]
+        base_path = re.sub(r"\[[^\]]*\]$", "", path) if path.startswith("spec.") else path
+        if base_path in SPECIAL_FIELDS:
+            return SPECIAL_FIELDS[base_path]
+        for prefix, kind in self.row_kinds.items():
+            if path == kind.path or path.startswith((kind.path + "[", kind.path + ".")):
+                rest = path[len(kind.path):]
+                match = re.match(r"^\[(\d+)\]\.?(.*)$", rest)
+                if match and kind.shape != "map":
+                    return prefix, int(match.group(1)), match.group(2)
+                return prefix, None, ""
         relative = path.removeprefix("spec.")
-        root = relative.split("[")[0].split(".")[0]
-        if root in ROW_KINDS:
-            self._add_row_error(root, relative, error.message)
-            return
-        if relative.startswith("features["):
-            self.add_error("features", error.message)
-            return
         name = field_name(relative)
-        if path.startswith("spec.") and name in self.fields and name not in self.readonly_reasons:
-            self.add_error(name, error.message)
-        else:
-            where = f"{path}: " if path else ""
-            self.add_error(None, f"{where}{error.message}")
+        if path.startswith("spec.") and name in self.fields:
+            return name
+        return None
 
-    def _add_row_error(self, prefix: str, relative: str, message: str) -> None:
+    def add_field_error(self, error: FieldError, unless_already_wrong: bool = False) -> None:
+        """Put a schema or API-server error next to the field it is about."""
+        where = self.field_for_path(error.path)
+        if isinstance(where, str) and where not in self.readonly_reasons:
+            if unless_already_wrong and where in self.errors:
+                return  # its own cleaning said what is wrong
+            self.add_error(where, error.message)
+        elif isinstance(where, tuple):
+            self._add_row_error(*where, error.message)
+        else:
+            prefix = f"{error.path}: " if error.path else ""
+            self.add_error(None, f"{prefix}{error.message}")
+
+    def _add_row_error(self, prefix: str, position: int | None, field: str, message: str) -> None:
         formset = self.formsets[prefix]
-        if relative.startswith(f"{prefix}[") and formset.is_bound and hasattr(formset, "cleaned_data"):
-            index_text, _, rest = relative[len(prefix) + 1:].partition("]")
-            positions = self._row_index.get(prefix, [])
-            field = rest.lstrip(".")
-            if index_text.isdigit() and int(index_text) < len(positions):
-                form = formset.forms[positions[int(index_text)]]
-                if field in form.fields:
-                    form.add_error(field, message)
-                    return
+        positions = self._row_index.get(prefix, [])
+        if position is not None and formset.is_bound and position < len(positions):
+            form = formset.forms[positions[position]]
+            if field in form.fields:
+                form.add_error(field, message)
+                return
         self.row_errors[prefix].append(message)
 
     def add_api_errors(self, errors: list[FieldError]) -> None:
@@ -410,20 +396,35 @@ class ModelForm(forms.Form):
         return any(self.row_errors.values()) or any(
             formset.total_error_count() for formset in self.formsets.values() if formset.is_bound)
 
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """Every error of the form, in page order: (where, message, id to link to)."""
+        summary: list[tuple[str, str, str]] = [("", str(e), "") for e in self.non_field_errors()]
+        for fieldset in self.fieldsets:
+            for name in fieldset.fields:
+                for message in self.errors.get(name, []):
+                    bound = self[name]
+                    summary.append((str(bound.label), str(message), bound.id_for_label or
+                                    f"row-{bound.html_name}"))
+            for prefix in fieldset.rows:
+                title = self.row_kinds[prefix].title
+                for message in self.row_errors.get(prefix, []):
+                    summary.append((title, message, f"rows-{prefix}"))
+                formset = self.formsets[prefix]
+                if not formset.is_bound:
+                    continue
+                for message in formset.non_form_errors():
+                    summary.append((title, str(message), f"rows-{prefix}"))
+                for row_number, row in enumerate(formset.forms, start=1):
+                    for name, messages in row.errors.items():
+                        for message in messages:
+                            label = row.fields[name].label if name in row.fields else ""
+                            summary.append((f"{title}, row {row_number}: {label}", str(message),
+                                            row[name].id_for_label if name in row.fields
+                                            else f"rows-{prefix}"))
+        return summary
+
     def resource_profile_suggestions(self) -> list[str]:
         return list(settings.KMM_RESOURCE_PROFILES)
 
     def cache_profile_suggestions(self) -> list[str]:
         return list(settings.KMM_CACHE_PROFILES)
-
-
-def _keep_unknown_keys(rows: list[dict[str, Any]], base: list[Obj], key: str,
-                       shown: tuple[str, ...]) -> list[Obj]:
-    """Rows as list items; an item matching a stored one (by `key`) keeps its unknown keys."""
-    stored = {item.get(key): item for item in base if isinstance(item, dict)}
-    items = []
-    for row in rows:
-        item = copy.deepcopy(stored.get(row[key], {}))
-        item.update({name: row[name] for name in shown})
-        items.append(item)
-    return items

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from modelspec.objects import SERVER_FIELDS, strip_server_fields
+
 READY, SCALING, SCALED_TO_ZERO, NOT_READY = "ready", "scaling", "scaled-to-zero", "not-ready"
 STATES = {
     READY: "Ready",
@@ -135,8 +137,6 @@ class ModelRow:
 
 def to_yaml(obj: dict[str, Any]) -> str:
     """YAML of an object as an operator wants to read it: no managedFields."""
-    shown = dict(obj)
-    metadata = dict(shown.get("metadata") or {})
-    metadata.pop("managedFields", None)
-    shown["metadata"] = metadata
+    shown = strip_server_fields(obj, keep=[f for f in SERVER_FIELDS
+                                           if f != "metadata.managedFields"])
     return yaml.safe_dump(shown, sort_keys=False, default_flow_style=False, width=100)

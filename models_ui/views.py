@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import yaml
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,14 +24,15 @@ from kmm.security import local_url
 from kube.cache import wait_for_write
 from models_ui import editing
 from models_ui.changelist import ChangeList
+from models_ui.cluster_schema import cluster_model
 from models_ui.data import Rights, visible_models, visible_namespaces
-from models_ui.forms import FIELDSETS, ModelForm
+from models_ui.forms import FIELDSETS, ROW_KINDS, ModelEditForm
 from models_ui.presenters import ModelRow, to_yaml
-from models_ui.rows import ROW_KINDS
 from models_ui.yaml_form import YamlForm
+from modelspec.errors import FieldError
 from modelspec.listing import PUBLISH_ANNOTATION, is_published, validate_listing
 from modelspec.names import is_namespace_name, model_key
-from modelspec.validation import FieldError
+from modelspec.schema import SECTIONS
 
 Obj = dict[str, Any]
 
@@ -166,17 +168,30 @@ def detail_fieldsets(model: Obj) -> list[tuple[str, list[tuple[str, str, Any]]]]
     """The form's fieldsets with each field's current value, for the read-only page.
 
     Each item is (label, kind, value); kind tells the template how to show it:
-    "empty", "bool", "tags" (a list of strings), "rows" (a list of dicts) or "text".
+    "empty", "bool", "tags" (a list of strings), "rows" (a list of dicts), "yaml" or "text".
+    Spec fields kmm's schema does not know come last, as YAML, under "Other fields".
     """
-    form = ModelForm(base=model)
+    schema = cluster_model()
+    form = ModelEditForm(base=model, model=schema)
     groups = []
-    for fieldset in FIELDSETS:
+    for fieldset in form.fieldsets:
         items = [(str(form.fields[name].label), *_display(form.initial.get(name)))
                  for name in fieldset.fields]
-        items += [(ROW_KINDS[prefix].title, *_display(form.initial_rows(prefix)))
+        items += [(form.row_kinds[prefix].title, *_display(form.initial_rows(prefix)))
                   for prefix in fieldset.rows]
         groups.append((fieldset.title, items))
+    known = schema.child("spec").properties
+    other = {k: v for k, v in (model.get("spec") or {}).items() if k not in known}
+    if other:
+        title = next(s.title for s in SECTIONS if s.slug == "other")
+        groups.append((title, [(key, "yaml", to_yaml_value(value)) for key, value in other.items()]))
     return groups
+
+
+def to_yaml_value(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, sort_keys=False, default_flow_style=False).strip()
+    return str(value)
 
 
 def _display(value: Any) -> tuple[str, Any]:
@@ -212,8 +227,9 @@ def model_add(request: HttpRequest) -> HttpResponse:
         namespace = ""
     yaml_mode = request.GET.get("mode") == "yaml"
     data = request.POST if request.method == "POST" else None
-    form: ModelForm | YamlForm = (YamlForm(data, namespace=namespace) if yaml_mode
-                                  else ModelForm(data, namespace=namespace))
+    model = cluster_model()
+    form: ModelEditForm | YamlForm = (YamlForm(data, namespace=namespace, model=model) if yaml_mode
+                                      else ModelEditForm(data, namespace=namespace, model=model))
     if request.method == "POST" and form.is_valid():
         desired = form.cleaned_data["text"] if isinstance(form, YamlForm) else form.to_object()
         try:
@@ -227,8 +243,8 @@ def model_add(request: HttpRequest) -> HttpResponse:
     return _render_form(request, form, status=400 if form.is_bound else 200)
 
 
-def _already_exists(form: ModelForm | YamlForm, exc: kube.AlreadyExists) -> None:
-    if isinstance(form, ModelForm):
+def _already_exists(form: ModelEditForm | YamlForm, exc: kube.AlreadyExists) -> None:
+    if isinstance(form, ModelEditForm):
         form.add_error("name", exc.message)
     else:
         form.add_api_errors([FieldError("metadata.name", exc.message)])
@@ -243,7 +259,8 @@ def model_change(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             current = kube.get_model(caller, namespace, name)
         except kube.NotFound:
             return _missing(request, namespace, name)
-        form: ModelForm | YamlForm = YamlForm(base=current) if yaml_mode else ModelForm(base=current)
+        form: ModelEditForm | YamlForm = (YamlForm(base=current, model=cluster_model()) if yaml_mode
+                                          else ModelEditForm(base=current, model=cluster_model()))
         return _render_form(request, form, original=current)
 
     original = editing.open_original(request.POST.get("original", ""))
@@ -251,8 +268,8 @@ def model_change(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             or original["metadata"].get("namespace") != namespace:
         messages.error(request, "The form was damaged or expired; here is the model as it is now.")
         return redirect("models_ui:change", namespace, name)
-    form = YamlForm(request.POST, base=original) if yaml_mode else ModelForm(request.POST,
-                                                                            base=original)
+    form = (YamlForm(request.POST, base=original, model=cluster_model()) if yaml_mode
+            else ModelEditForm(request.POST, base=original, model=cluster_model()))
     if not form.is_valid():
         return _render_form(request, form, original=original, status=400)
     desired = form.cleaned_data["text"] if isinstance(form, YamlForm) else form.to_object()
@@ -299,13 +316,13 @@ def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
     return HttpResponseRedirect(_detail_url(namespace, name))
 
 
-def _render_form(request: HttpRequest, form: ModelForm | YamlForm, *, original: Obj | None = None,
+def _render_form(request: HttpRequest, form: ModelEditForm | YamlForm, *, original: Obj | None = None,
                  conflict: editing.ConflictView | None = None, status: int = 200) -> HttpResponse:
     context = {
         "form": form,
         "yaml_mode": isinstance(form, YamlForm),
-        "fieldsets": FIELDSETS,
-        "row_kinds": ROW_KINDS,
+        "fieldsets": form.fieldsets if isinstance(form, ModelEditForm) else FIELDSETS,
+        "row_kinds": form.row_kinds if isinstance(form, ModelEditForm) else ROW_KINDS,
         "original": original,
         "original_token": editing.seal_original(original) if original else "",
         "conflict": conflict,

@@ -12,6 +12,7 @@ over libyaml's events checks that before anything is built.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -19,14 +20,17 @@ from django import forms
 
 from kmm.limits import MAX_DOCUMENT_CHARACTERS, MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES
 from models_ui.presenters import to_yaml
-from modelspec.schema import API_VERSION, KIND
-from modelspec.validation import FieldError, join, validate_model
+from modelspec.errors import FieldError
+from modelspec.objects import strip_server_fields
+from modelspec.schema import API_VERSION, KIND, MODEL, Node
+from modelspec.validation import join, validate
 
 Obj = dict[str, Any]
 MAX_YAML_CHARACTERS = MAX_DOCUMENT_CHARACTERS
 MAX_YAML_NODES = MAX_DOCUMENT_NODES
 MAX_YAML_DEPTH = MAX_DOCUMENT_DEPTH
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LAST_PART = re.compile(r"(\[[^\]]*\]|\.[^.\[\]]*)$")  # ".name" or "[index]" / "[map key]"
 
 
 def _refuse(mark: Any, message: str) -> forms.ValidationError:
@@ -87,6 +91,8 @@ def _line_index(root: yaml.Node) -> dict[str, int]:
                 if isinstance(key, yaml.ScalarNode):
                     child = join(path, str(key.value))
                     lines.setdefault(child, key.start_mark.line + 1)
+                    # Keys with dots or slashes are also written as [key] in error paths.
+                    lines.setdefault(f"{path}[{key.value}]", key.start_mark.line + 1)
                     stack.append((child, value))
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
@@ -101,27 +107,25 @@ def line_of(lines: dict[str, int], path: str) -> int | None:
     while path:
         if path in lines:
             return lines[path]
-        cut = max(path.rfind("."), path.rfind("["))
-        path = path[:cut] if cut > 0 else ""
+        path = LAST_PART.sub("", path) if LAST_PART.search(path) else ""
     return None
 
 
 def editable_yaml(obj: Obj) -> str:
     """The object as the YAML tab shows it: no status and no server-managed metadata."""
-    shown = {k: v for k, v in obj.items() if k != "status"}
-    shown["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
-                         if k not in ("managedFields", "uid", "creationTimestamp", "generation")}
-    return to_yaml(shown)
+    return to_yaml(strip_server_fields(obj, keep=("metadata.resourceVersion",)))
 
 
 class YamlForm(forms.Form):
     text = forms.CharField(
         label="Model YAML", strip=False,
         widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false", "class": "code"}),
-        help_text="A complete Model object (apiVersion kubeai.org/v1, kind Model).")
+        help_text=f"A complete Model object (apiVersion {API_VERSION}, kind {KIND}).")
 
-    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = ""):
+    def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = "",
+                 model: Node = MODEL):
         self.base = base
+        self.model = model
         initial = editable_yaml(base) if base is not None else _skeleton(namespace)
         super().__init__(data, initial={"text": initial})
         self.problems: list[tuple[int | None, FieldError]] = []
@@ -145,7 +149,7 @@ class YamlForm(forms.Form):
                     self.add_problem(FieldError(
                         f"metadata.{key}", f"The {key} cannot change when editing "
                                            f"(it is {self.base['metadata'][key]!r})."))
-        for error in validate_model(obj, self.base):
+        for error in validate(obj, self.base, self.model):
             self.add_problem(error)
         if self.problems:
             raise forms.ValidationError("The model has problems; see the list below.")
@@ -153,6 +157,13 @@ class YamlForm(forms.Form):
 
     def add_problem(self, error: FieldError) -> None:
         self.problems.append((line_of(self.lines, error.path) if error.path else None, error))
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """Every error, for the summary at the top: (where, message, id to link to)."""
+        if self.problems:
+            return [(f"Line {line}" if line else error.path, error.message, "id_text")
+                    for line, error in self.problems]
+        return [("Model YAML", str(message), "id_text") for message in self.errors.get("text", [])]
 
     def add_api_errors(self, errors: list[FieldError]) -> None:
         for error in errors:

@@ -41,13 +41,15 @@ def openapi(node: Node) -> dict[str, Any]:
     out["type"] = node.type
     if node.map_type:
         out["x-kubernetes-map-type"] = node.map_type
+    if node.preserve_unknown:
+        out["x-kubernetes-preserve-unknown-fields"] = True
     cel_rules = [r for r in node.rules if r.cel]
     if cel_rules:
         out["x-kubernetes-validations"] = [{"message": r.message, "rule": r.cel} for r in cel_rules]
     return out
 
 
-def crd_manifest() -> dict[str, Any]:
+def crd_manifest(model: Node = MODEL) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -64,7 +66,7 @@ def crd_manifest() -> dict[str, Any]:
             "versions": [
                 {
                     "name": VERSION,
-                    "schema": {"openAPIV3Schema": openapi(MODEL)},
+                    "schema": {"openAPIV3Schema": openapi(model)},
                     "served": True,
                     "storage": True,
                     "subresources": {

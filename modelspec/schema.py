@@ -9,10 +9,15 @@ final judge.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from modelspec.listing import ANNOTATION_PREFIX
+from modelspec.names import NAME_MAX_LENGTH
 
 GROUP = "kubeai.org"
 VERSION = "v1"
@@ -20,12 +25,18 @@ KIND = "Model"
 PLURAL = "models"
 SINGULAR = "model"
 API_VERSION = f"{GROUP}/{VERSION}"
+RESOURCE = f"{PLURAL}.{GROUP}"  # "models.kubeai.org": the CRD's name, and RBAC's resource
 
-NAME_MAX_LENGTH = 40
 ENGINES = ("OLlama", "VLLM", "FasterWhisper", "Infinity")
 FEATURES = ("TextGeneration", "TextEmbedding", "Reranking", "SpeechToText")
 LOAD_BALANCING_STRATEGIES = ("LeastLoad", "PrefixHash")
-URL_PREFIXES = ("hf://", "pvc://", "ollama://", "s3://", "gs://", "oss://")
+# As upstream's rule lists them (kubeai-project/kubeai#661, commit bc9b4407, put oci:// first).
+# An oci:// model is an OCI image mounted as an image volume: upstream added no engine rule,
+# and its unchanged cacheProfile rule (CACHEABLE_URL_PREFIXES) refuses a cache profile for it.
+URL_PREFIXES = ("oci://", "hf://", "pvc://", "ollama://", "s3://", "gs://", "oss://")
+# Upstream's format for every model URL (kubeai-project/kubeai#656), the same regex its
+# controller parses URLs with: no spaces, and no "@" (so no oci://...@sha256: digests).
+URL_PATTERN = r"^([a-z0-9]+):\/\/([a-zA-Z0-9._:/-]+)(\?.*)?$"
 CACHEABLE_URL_PREFIXES = ("hf://", "s3://", "gs://", "oss://")
 ADAPTER_URL_PREFIXES = CACHEABLE_URL_PREFIXES
 CACHE_ONLY_URL_PREFIXES = ("gs://", "oss://")
@@ -47,6 +58,14 @@ class Rule:
     cel: str | None = None
     transition: bool = False
     field: str | None = None
+    reason: str = ""  # for a transition rule: why the form shows the field read-only
+
+
+@functools.lru_cache(maxsize=64)
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A schema `pattern` as the API server reads it: in Go's regexp, `$` is the end of the
+    text, while Python's also matches before a trailing newline ("hf://x\\n")."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,8 @@ class Node:
     additional_properties: Node | None = None
     rules: tuple[Rule, ...] = ()
     map_type: str | None = None
+    section: str = ""  # the form's fieldset (a slug of SECTIONS), on top-level spec fields
+    preserve_unknown: bool = False  # x-kubernetes-preserve-unknown-fields
 
     def child(self, name: str) -> Node:
         return self.properties[name]
@@ -234,6 +255,7 @@ PREFIX_HASH = Node(
                     check=_unchanged,
                     cel="self == oldSelf",
                     transition=True,
+                    reason="Replication cannot change after the model is created.",
                 ),
             ),
         ),
@@ -242,24 +264,26 @@ PREFIX_HASH = Node(
 
 LOAD_BALANCING = Node(
     "object",
+    section="load-balancing",
     default={},
     description="LoadBalancing configuration for the model.\n"
     "If not specified, a default is used based on the engine and request.",
     properties=props(
-        prefixHash=PREFIX_HASH,
         strategy=Node(
             "string",
             label="Strategy",
             default="LeastLoad",
             enum=LOAD_BALANCING_STRATEGIES,
         ),
+        prefixHash=PREFIX_HASH,
     ),
 )
 
 URL_DESCRIPTION = (
     "URL of the model to be served.\nCurrently the following formats are supported:\n\n"
     'For VLLM, FasterWhisper, Infinity engines:\n\n"hf://<repo>/<model>"\n"pvc://<pvcName>"\n'
-    '"pvc://<pvcName>/<pvcSubpath>"\n"gs://<bucket>/<path>" (only with cacheProfile)\n'
+    '"pvc://<pvcName>/<pvcSubpath>"\n"oci://<registry>/<repository>:<tag>"\n'
+    '"gs://<bucket>/<path>" (only with cacheProfile)\n'
     '"oss://<bucket>/<path>" (only with cacheProfile)\n"s3://<bucket>/<path>" (only with '
     'cacheProfile)\n\nFor OLlama engine:\n\n"ollama://<model>"'
 )
@@ -269,18 +293,50 @@ SPEC = Node(
     description="ModelSpec defines the desired state of Model.",
     required=("engine", "features", "scaleDownDelaySeconds", "targetRequests", "url"),
     properties=props(
-        adapters=Node("array", label="Adapters", items=ADAPTER),
-        args=Node(
-            "array",
-            label="Args",
-            description="Args to be added to the server process.",
-            items=Node("string"),
+        url=Node(
+            "string",
+            label="URL",
+            description=URL_DESCRIPTION,
+            pattern=URL_PATTERN,
+            rules=(
+                Rule(
+                    message='url must start with "oci://", "hf://", "pvc://", "ollama://", '
+                    '"s3://", "gs://", or "oss://" and not be empty.',
+                    check=_starts_with_any(URL_PREFIXES),
+                    cel=_cel_starts_with_any(URL_PREFIXES),
+                ),
+            ),
+            section="basics",
         ),
-        autoscalingDisabled=Node(
-            "boolean",
-            label="Autoscaling disabled",
-            description="AutoscalingDisabled will stop the controller from managing the "
-            "replicas\nfor the Model. When disabled, metrics will not be collected on server Pods.",
+        engine=Node(
+            "string",
+            label="Engine",
+            description="Engine to be used for the server process.",
+            enum=ENGINES,
+            section="basics",
+        ),
+        features=Node(
+            "array",
+            label="Features",
+            description="Features that the model supports.\n"
+            "Dictates the APIs that are available for the model.",
+            items=Node("string", enum=FEATURES),
+            section="basics",
+        ),
+        owner=Node(
+            "string",
+            label="Owner",
+            description="Owner of the model. Used solely to populate the owner field in the\n"
+            "OpenAI /v1/models endpoint.\nDEPRECATED.",
+            section="basics",
+        ),
+        resourceProfile=Node(
+            "string",
+            label="Resource profile",
+            description='ResourceProfile required to serve the model.\nUse the format '
+            '"<resource-profile-name>:<count>".\nExample: "nvidia-gpu-l4:2" - 2x NVIDIA L4 '
+            "GPUs.\nMust be a valid ResourceProfile defined in the system config.",
+            section="resources",
         ),
         cacheProfile=Node(
             "string",
@@ -293,69 +349,17 @@ SPEC = Node(
                     check=_unchanged,
                     cel="self == oldSelf",
                     transition=True,
+                    reason="The cache profile cannot change after the model is created.",
                 ),
             ),
-        ),
-        engine=Node(
-            "string",
-            label="Engine",
-            description="Engine to be used for the server process.",
-            enum=ENGINES,
-        ),
-        env=Node(
-            "object",
-            label="Environment",
-            description="Env variables to be added to the server process.",
-            additional_properties=Node("string"),
-        ),
-        envFrom=Node(
-            "array",
-            label="Environment from",
-            description="Env variables to be added to the server process from Secret or ConfigMap.",
-            items=ENV_FROM_SOURCE,
-        ),
-        features=Node(
-            "array",
-            label="Features",
-            description="Features that the model supports.\n"
-            "Dictates the APIs that are available for the model.",
-            items=Node("string", enum=FEATURES),
-        ),
-        files=Node(
-            "array",
-            label="Files",
-            description="Files to be mounted in the model Pods.",
-            items=FILE,
-            max_items=10,
+            section="resources",
         ),
         image=Node(
             "string",
             label="Image",
             description="Image to be used for the server process.\n"
             "Will be set from ResourceProfile + Engine if not specified.",
-        ),
-        loadBalancing=LOAD_BALANCING,
-        maxReplicas=Node(
-            "integer",
-            label="Max replicas",
-            format="int32",
-            minimum=1,
-            description="MaxReplicas is the maximum number of Pod replicas that the model can "
-            "scale up to.\nEmpty value means no limit.",
-        ),
-        minReplicas=Node(
-            "integer",
-            label="Min replicas",
-            format="int32",
-            minimum=0,
-            description="MinReplicas is the minimum number of Pod replicas that the model can "
-            "scale down to.\nNote: 0 is a valid value.",
-        ),
-        owner=Node(
-            "string",
-            label="Owner",
-            description="Owner of the model. Used solely to populate the owner field in the\n"
-            "OpenAI /v1/models endpoint.\nDEPRECATED.",
+            section="resources",
         ),
         priorityClassName=Node(
             "string",
@@ -363,6 +367,7 @@ SPEC = Node(
             description="PriorityClassName sets the priority class for all pods created for "
             "this model.\nIf specified, the PriorityClass must exist before the model is created."
             "\nThis is useful for implementing priority and preemption for models.",
+            section="resources",
         ),
         replicas=Node(
             "integer",
@@ -371,21 +376,32 @@ SPEC = Node(
             description="Replicas is the number of Pod replicas that should be actively\n"
             "serving the model. KubeAI will manage this field unless AutoscalingDisabled\n"
             "is set to true.",
+            section="scaling",
         ),
-        resourceProfile=Node(
-            "string",
-            label="Resource profile",
-            description='ResourceProfile required to serve the model.\nUse the format '
-            '"<resource-profile-name>:<count>".\nExample: "nvidia-gpu-l4:2" - 2x NVIDIA L4 '
-            "GPUs.\nMust be a valid ResourceProfile defined in the system config.",
-        ),
-        scaleDownDelaySeconds=Node(
+        minReplicas=Node(
             "integer",
-            label="Scale-down delay (seconds)",
-            default=30,
-            format="int64",
-            description="ScaleDownDelay is the minimum time before a deployment is scaled down "
-            "after\nthe autoscaling algorithm determines that it should be scaled down.",
+            label="Min replicas",
+            format="int32",
+            minimum=0,
+            description="MinReplicas is the minimum number of Pod replicas that the model can "
+            "scale down to.\nNote: 0 is a valid value.",
+            section="scaling",
+        ),
+        maxReplicas=Node(
+            "integer",
+            label="Max replicas",
+            format="int32",
+            minimum=1,
+            description="MaxReplicas is the maximum number of Pod replicas that the model can "
+            "scale up to.\nEmpty value means no limit.",
+            section="scaling",
+        ),
+        autoscalingDisabled=Node(
+            "boolean",
+            label="Autoscaling disabled",
+            description="AutoscalingDisabled will stop the controller from managing the "
+            "replicas\nfor the Model. When disabled, metrics will not be collected on server Pods.",
+            section="scaling",
         ),
         targetRequests=Node(
             "integer",
@@ -395,19 +411,47 @@ SPEC = Node(
             minimum=1,
             description="TargetRequests is average number of active requests that the "
             "autoscaler\nwill try to maintain on model server Pods.",
+            section="scaling",
         ),
-        url=Node(
-            "string",
-            label="URL",
-            description=URL_DESCRIPTION,
-            rules=(
-                Rule(
-                    message='url must start with "hf://", "pvc://", "ollama://", "s3://", '
-                    '"gs://", or "oss://" and not be empty.',
-                    check=_starts_with_any(URL_PREFIXES),
-                    cel=_cel_starts_with_any(URL_PREFIXES),
-                ),
-            ),
+        scaleDownDelaySeconds=Node(
+            "integer",
+            label="Scale-down delay (seconds)",
+            default=30,
+            format="int64",
+            description="ScaleDownDelay is the minimum time before a deployment is scaled down "
+            "after\nthe autoscaling algorithm determines that it should be scaled down.",
+            section="scaling",
+        ),
+        loadBalancing=LOAD_BALANCING,
+        args=Node(
+            "array",
+            label="Args",
+            description="Args to be added to the server process.",
+            items=Node("string"),
+            section="server",
+        ),
+        env=Node(
+            "object",
+            label="Environment",
+            description="Env variables to be added to the server process.",
+            additional_properties=Node("string"),
+            section="server",
+        ),
+        envFrom=Node(
+            "array",
+            label="Environment from",
+            description="Env variables to be added to the server process from Secret or ConfigMap.",
+            items=ENV_FROM_SOURCE,
+            section="server",
+        ),
+        adapters=Node("array", label="Adapters", items=ADAPTER, section="adapters"),
+        files=Node(
+            "array",
+            label="Files",
+            description="Files to be mounted in the model Pods.",
+            items=FILE,
+            max_items=10,
+            section="files",
         ),
     ),
     rules=(
@@ -457,6 +501,7 @@ SPEC = Node(
             cel='!has(oldSelf.cacheProfile) || self.url == oldSelf.url',
             transition=True,
             field="url",
+            reason="The URL cannot change while a cache profile is set.",
         ),
         Rule(
             message="All file paths must be unique.",
@@ -513,6 +558,33 @@ MODEL = Node(
 )
 
 
+@dataclass(frozen=True)
+class Section:
+    """A group of fields, shown together by the form and the detail page."""
+
+    slug: str
+    title: str
+    description: str = ""
+
+
+SECTIONS = (
+    Section("basics", "Basics"),
+    Section("resources", "Resources"),
+    Section("scaling", "Scaling"),
+    Section("load-balancing", "Load balancing"),
+    Section("server", "Server"),
+    Section("adapters", "Adapters"),
+    Section("files", "Files"),
+    Section("listing", "OpenRouter listing",
+            "How this model appears on the public endpoint /public/api/models. Stored as "
+            f"annotations under {ANNOTATION_PREFIX}."),
+    Section("metadata", "Metadata"),
+    Section("other", "Other fields (edit in YAML)",
+            "Fields of the installed CRD that kmm does not know yet; shown as they are, and "
+            "kept untouched by every save."),
+)
+
+
 def node_at(path: str, root: Node = SPEC) -> Node:
     """The schema node at a dotted path below `root`, e.g. "loadBalancing.prefixHash"."""
     node = root
@@ -521,16 +593,40 @@ def node_at(path: str, root: Node = SPEC) -> Node:
     return node
 
 
-def immutable_paths() -> tuple[str, ...]:
-    """Spec paths whose transition rule forbids any change (`self == oldSelf`)."""
-    found: list[str] = []
+_CHANGED = object()  # a value no stored field holds
+
+
+def _with_changed(spec: Mapping[str, Any], path: str) -> dict[str, Any]:
+    out = dict(spec)
+    *parents, leaf = path.split(".")
+    cursor = out
+    for part in parents:
+        cursor[part] = dict(cursor.get(part) or {})
+        cursor = cursor[part]
+    cursor[leaf] = _CHANGED
+    return out
+
+
+def locked_fields(old_spec: Mapping[str, Any], spec: Node = SPEC) -> dict[str, str]:
+    """Spec paths an edit of `old_spec` cannot change, each with the reason.
+
+    Read from the transition rules: a field rule `self == oldSelf` locks its field;
+    an object rule naming a `field` locks it when it would refuse a change to it
+    from this old spec (url, while a cache profile is set).
+    """
+    locked: dict[str, str] = {}
 
     def walk(node: Node, prefix: str) -> None:
+        for rule in node.rules:
+            if not rule.transition:
+                continue
+            if rule.field is None and rule.check is _unchanged:
+                locked[prefix.rstrip(".")] = rule.reason or rule.message
+            elif rule.field is not None and not rule.check(
+                    _with_changed(old_spec, prefix + rule.field), old_spec):
+                locked[prefix + rule.field] = rule.reason or rule.message
         for name, child in node.properties.items():
-            path = f"{prefix}{name}"
-            if any(r.transition and r.check is _unchanged for r in child.rules):
-                found.append(path)
-            walk(child, path + ".")
+            walk(child, f"{prefix}{name}.")
 
-    walk(SPEC, "")
-    return tuple(found)
+    walk(spec, "")
+    return locked

@@ -1,6 +1,8 @@
 """Client-side validation of Model objects against the schema.
 
-`validate_model(obj, old=None)` walks `modelspec.schema.MODEL` and returns every
+`validate(obj, old=None)` is the one entry point every write path (the form,
+the YAML tab, the REST API) calls: the object's envelope, the schema and the
+listing annotations. `validate_model(obj, old=None)` walks `modelspec.schema.MODEL` and returns every
 problem as a `FieldError` with a dotted path ("spec.adapters[0].name") and the
 same message the API server would give, so forms and the REST API can put each
 message next to its field before anything reaches Kubernetes.
@@ -11,29 +13,26 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from modelspec.names import is_model_name, is_namespace_name
-from modelspec.schema import MODEL, SPEC, Node
+from modelspec.errors import FieldError
+from modelspec.listing import validate_listing
+from modelspec.names import SUBDOMAIN_MESSAGE, is_dns_subdomain, namespace_problem
+from modelspec.schema import API_VERSION, KIND, MODEL, SPEC, Node, pattern_regex
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
-
-
-@dataclass(frozen=True)
-class FieldError:
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
 
 
 def join(path: str, name: str | int) -> str:
     if isinstance(name, int):
         return f"{path}[{name}]"
     return f"{path}.{name}" if path else name
+
+
+def integer_range(node: Node) -> tuple[int, int]:
+    """The values an integer node's format holds (int64 unless it says int32)."""
+    return INT32 if node.format == "int32" else INT64
 
 
 def _type_ok(node: Node, value: Any) -> bool:
@@ -60,12 +59,12 @@ def _check_scalar(node: Node, value: Any, path: str, errors: list[FieldError]) -
         if node.max_length is not None and len(value) > node.max_length:
             errors.append(FieldError(
                 path, f"Must have at most {node.max_length} characters ({len(value)} given)."))
-        if node.pattern is not None and not re.search(node.pattern, value):
+        if node.pattern is not None and not pattern_regex(node.pattern).search(value):
             errors.append(FieldError(path, f"Must match the pattern {node.pattern}."))
     if node.type == "integer":
         if node.minimum is not None and value < node.minimum:
             errors.append(FieldError(path, f"Must be greater than or equal to {node.minimum}."))
-        low, high = INT64 if node.format != "int32" else INT32
+        low, high = integer_range(node)
         if not low <= value <= high:
             errors.append(FieldError(path, f"Must fit in a {node.format or 'int64'} integer."))
 
@@ -106,21 +105,16 @@ def _walk(node: Node, value: Any, old: Any, path: str, errors: list[FieldError])
 
 
 def validate_metadata(metadata: Mapping[str, Any]) -> list[FieldError]:
+    # The name's KubeAI length limit is a CEL rule of the schema (MODEL.rules).
     errors: list[FieldError] = []
     name = metadata.get("name")
     if not name:
         errors.append(FieldError("metadata.name", "This field is required."))
-    elif not is_model_name(name):
-        errors.append(FieldError(
-            "metadata.name",
-            "Must consist of lower case alphanumeric characters, '-' or '.', and must start "
-            "and end with an alphanumeric character."))
+    elif not is_dns_subdomain(name):
+        errors.append(FieldError("metadata.name", SUBDOMAIN_MESSAGE))
     namespace = metadata.get("namespace")
-    if namespace is not None and not is_namespace_name(namespace):
-        errors.append(FieldError(
-            "metadata.namespace",
-            "Must be a DNS label: at most 63 lower case alphanumeric characters or '-', "
-            "starting and ending with an alphanumeric character."))
+    if namespace is not None and (problem := namespace_problem(namespace)):
+        errors.append(FieldError("metadata.namespace", problem))
     return errors
 
 
@@ -139,17 +133,49 @@ def with_defaults(value: Any, node: Node = MODEL) -> Any:
     return value
 
 
-def validate_model(obj: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> list[FieldError]:
+def validate_model(obj: Mapping[str, Any], old: Mapping[str, Any] | None = None,
+                   model: Node = MODEL) -> list[FieldError]:
     """Every problem the schema can find in a Model object (old: the stored object, on update).
 
     Defaults are applied first, as the API server does before it validates.
     """
-    obj = with_defaults(obj)
+    obj = with_defaults(obj, model)
     errors = validate_metadata(obj.get("metadata") or {})
     if "spec" not in obj:
         errors.append(FieldError("spec", "This field is required."))
-    _walk(MODEL, obj, old, "", errors)
+    _walk(model, obj, old, "", errors)
     return errors
+
+
+EXPECTED = {"apiVersion": API_VERSION, "kind": KIND}
+
+
+def _string_map(value: Any, path: str) -> list[FieldError]:
+    if not isinstance(value, Mapping):
+        return [FieldError(path, "Must be an object of strings.")]
+    return [FieldError(f"{path}[{key}]", "Must be a string.") for key, item in value.items()
+            if not isinstance(item, str)]
+
+
+def validate(obj: Any, old: Mapping[str, Any] | None = None,
+             model: Node = MODEL) -> list[FieldError]:
+    """Every problem kmm finds in a Model before writing it: the envelope (apiVersion,
+    kind, metadata), the schema's rules and the listing annotations."""
+    if not isinstance(obj, Mapping):
+        return [FieldError("", "The body must be a JSON object (a Model).")]
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return [FieldError("metadata", "This field is required and must be an object.")]
+    problems: list[FieldError] = []
+    for name in ("labels", "annotations"):
+        if metadata.get(name) is not None:
+            problems += _string_map(metadata[name], f"metadata.{name}")
+    for name, expected in EXPECTED.items():
+        if obj.get(name) not in (None, expected):
+            problems.append(FieldError(name, f"Must be {expected!r}."))
+    if problems:
+        return problems
+    return validate_model(obj, old, model) + validate_listing(obj)
 
 
 def validate_spec(spec: Mapping[str, Any], old_spec: Mapping[str, Any] | None = None) -> list[FieldError]:

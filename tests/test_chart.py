@@ -135,7 +135,7 @@ def test_namespaced_rbac_makes_roles_in_the_listed_namespaces_only() -> None:
     cluster_resources = {r for rule in one(objects, "ClusterRole")["rules"]
                          for r in rule["resources"]}
     assert cluster_resources == {"selfsubjectreviews", "selfsubjectaccessreviews",
-                                 "selfsubjectrulesreviews"}
+                                 "selfsubjectrulesreviews", "customresourcedefinitions"}
     assert env_of(objects)["KMM_NAMESPACES"] == "team-a,team-b"
 
 
@@ -156,7 +156,10 @@ def test_rbac_grants_only_what_each_auth_mode_uses(mode: str, writes: bool,
         {"impersonate"} if impersonates else set())
     assert {r for g, r, v in granted} <= {"models", "namespaces", "events", "users", "groups",
                                           "selfsubjectreviews", "selfsubjectaccessreviews",
-                                          "selfsubjectrulesreviews"}
+                                          "selfsubjectrulesreviews", "customresourcedefinitions"}
+    crd_rule, = [rule for rule in rules if rule["resources"] == ["customresourcedefinitions"]]
+    assert crd_rule["resourceNames"] == ["models.kubeai.org"]
+    assert crd_rule["verbs"] == ["get", "list", "watch"]
     assert "*" not in {x for triple in granted for x in triple}
 
 

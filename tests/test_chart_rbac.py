@@ -17,6 +17,8 @@ import pytest
 import kube
 from kube import revocations
 from kube.cache import ModelCache, watch_namespaces
+from kube.crds import InstalledCRD
+from modelspec.schema import RESOURCE
 from tests.chartkit import (
     as_stream,
     env_of,
@@ -71,6 +73,18 @@ def assert_cannot_write_other_kinds(cluster: kube.Cluster, token: str, namespace
     assert "forbidden" in secret.stderr.lower()
 
 
+def assert_the_crd_is_read_by_name_only(app: kube.Caller) -> None:
+    """kmm follows the installed models.kubeai.org CRD (list+watch by name), no other CRD."""
+    watcher = InstalledCRD(app, RESOURCE).start()
+    try:
+        assert watcher.read.wait(10)
+        assert watcher.crd is not None
+        assert not watcher.failed
+    finally:
+        watcher.stop()
+    assert not kube.can_i(app, "list", "customresourcedefinitions", "apiextensions.k8s.io")
+
+
 def test_token_mode_the_account_reads_everything_kmm_reads_and_writes_nothing(
         cluster: kube.Cluster, admin: kube.Caller, tmp_path: Path) -> None:
     namespace = unique("kmm")
@@ -91,6 +105,7 @@ def test_token_mode_the_account_reads_everything_kmm_reads_and_writes_nothing(
     assert kube.can_i(app, "watch", "events", namespace=namespace)
     assert [e["type"] for e in watch_models(app, namespace, token)] == ["ADDED"]
     assert_the_watch_cache_runs(app, admin, namespace)
+    assert_the_crd_is_read_by_name_only(app)
     # Writes are made with the signed-in user's token, never with kmm's.
     assert not kube.can_i(app, "create", "models", "kubeai.org", namespace=namespace)
     with pytest.raises(kube.Forbidden):

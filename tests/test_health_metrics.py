@@ -25,25 +25,47 @@ def test_it_is_ready_once_the_cache_has_synced(client: Client, cache: ModelCache
 
 @pytest.mark.skipif(bool(os.environ.get("KMM_TEST_KUBECONFIG")),
                     reason="starts and stops its own control plane")
-def test_it_is_not_ready_while_the_api_server_is_down(client: Client,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_it_stays_ready_serving_the_last_snapshot_while_the_api_server_is_down(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     plane = controlplane.start()
     cluster = kube.Cluster.from_kubeconfig(plane.kubeconfig, read_timeout=5)
     own = ModelCache(cluster.as_app()).start()
     monkeypatch.setattr(health, "model_cache", lambda: own)
     try:
         assert own.wait_synced(10)
-        eventually(lambda: own.connected, 10)  # a new API server may answer 429 at first
         assert client.get("/readyz").status_code == 200
         plane.halt()
-        eventually(lambda: not own.connected, 10)
+        assert eventually(lambda: not own.connected, 10)
         response = client.get("/readyz")
-        assert response.status_code == 503
+        assert response.status_code == 200
+        assert b"serving the last snapshot" in response.content
         assert b"cannot be reached" in response.content
     finally:
         own.stop()
         cluster.close()
         plane.stop()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_it_is_not_ready_when_a_watch_thread_died(client: Client, admin: kube.Caller,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    own = ModelCache(admin).start()
+    monkeypatch.setattr(health, "model_cache", lambda: own)
+
+    def dying() -> None:
+        raise SystemExit("not an Exception: nothing in the loop catches it")
+
+    try:
+        assert own.wait_synced(10)
+        assert eventually(lambda: own.models.response is not None, 10)  # a watch to drop
+        own.models.watch = dying  # type: ignore[method-assign]
+        own.restart_watch()
+        assert eventually(lambda: bool(own.stopped_threads()), 10)
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert b"watch cache threads stopped: kmm-watch-models.kubeai.org" in response.content
+    finally:
+        own.stop()
 
 
 def test_it_counts_requests_per_view(client: Client, cache: ModelCache) -> None:

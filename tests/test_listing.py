@@ -34,7 +34,7 @@ def test_it_names_every_field_under_one_prefix() -> None:
 
 def test_it_gives_every_field_a_label_help_and_kind() -> None:
     kinds = {"text", "textarea", "int", "decimal", "choice", "multichoice", "date", "countries",
-             "boolean"}
+             "boolean", "json"}
     assert all(f.label and f.help_text and f.kind in kinds for f in listing.LISTING_FIELDS)
 
 
@@ -50,6 +50,18 @@ def test_it_offers_the_quantizations_the_issue_lists() -> None:
     ("sampling_parameters", "top_p, temperature", ["temperature", "top_p"]),
     ("features", "tools,json_mode", ["tools", "json_mode"]),
     ("deprecation_date", "2027-01-31", "2027-01-31"),
+    ("deprecation_date", "2027-01-31T09:00:00Z", "2027-01-31T09:00:00Z"),
+    ("is_free", "true", True),
+    ("discount_to_user", "0.1", 0.1),
+    ("discount_to_user", "-0.25", -0.25),
+    ("capacity_tpm", "2000000", 2000000),
+    ("hugging_face_id", "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B"),
+    ("pricing_overrides", '[{"min_prompt_tokens": 200000, "prompt": "6e-6"}]',
+     [{"min_prompt_tokens": 200000, "prompt": "0.000006"}]),
+    ("pricing_overrides", '[{"utc_start": "0000", "utc_end": "0800", "completion": "0.1"}, '
+                          '{"utc_start": "2200", "utc_end": "2359", "prompt": "0"}]',
+     [{"utc_start": "0000", "utc_end": "0800", "completion": "0.1"},
+      {"utc_start": "2200", "utc_end": "2359", "prompt": "0"}]),
     ("datacenters", "US, DE", ["US", "DE"]),
     ("quantization", "fp8", "fp8"),
     ("publish", "TRUE", True),
@@ -73,6 +85,32 @@ def test_it_parses_good_values(name: str, raw: str, value: Any) -> None:
     ("quantization", "fp12", "supported values"),
     ("publish", "yes", '"true" or "false"'),
     ("display_name", "x" * 201, "at most 200"),
+    ("deprecation_date", "2027-01-31T09:30:00Z", "YYYY-MM-DDTHH:00:00Z"),
+    ("deprecation_date", "2027-01-31T09:00:00", "YYYY-MM-DDTHH:00:00Z"),
+    ("is_free", "free", '"true" or "false"'),
+    ("discount_to_user", "1", "below 1"),
+    ("discount_to_user", "1.5", "below 1"),
+    ("discount_to_user", "ten", "decimal number below 1"),
+    ("capacity_tpm", "0", "between 1"),
+    ("capacity_tpm", "1.5M", "whole number"),
+    ("hugging_face_id", "llama", "organisation/name"),
+    ("hugging_face_id", "hf://org/repo", "organisation/name"),
+    ("pricing_overrides", "{}", "JSON list"),
+    ("pricing_overrides", "[{", "JSON list"),
+    ("pricing_overrides", '[{"min_prompt_tokens": 1, "prompt": "1"}, '
+                          '{"min_prompt_tokens": 2, "prompt": "1"}, '
+                          '{"min_prompt_tokens": 3, "prompt": "1"}]', "At most 2"),
+    ("pricing_overrides", '[{"min_prompt_tokens": 100000, "prompt": "1"}, '
+                          '{"utc_start": "0000", "utc_end": "0800", "prompt": "1"}]',
+     "cannot be mixed"),
+    ("pricing_overrides", '[{"utc_start": "0000", "prompt": "1"}]', "both utc_start and utc_end"),
+    ("pricing_overrides", '[{"utc_start": "2400", "utc_end": "0100", "prompt": "1"}]', "HHMM"),
+    ("pricing_overrides", '[{"utc_start": "9:00", "utc_end": "1000", "prompt": "1"}]', "HHMM"),
+    ("pricing_overrides", '[{"min_prompt_tokens": 0, "prompt": "1"}]', "whole number"),
+    ("pricing_overrides", '[{"min_prompt_tokens": 1000}]', "at least one price"),
+    ("pricing_overrides", '[{"prompt": "1"}]', "needs a condition"),
+    ("pricing_overrides", '[{"min_prompt_tokens": 1000, "prompt": "-1"}]', "zero or more"),
+    ("pricing_overrides", '[{"min_prompt_tokens": 1000, "cost": "1"}]', "unknown key"),
 ])
 def test_it_refuses_bad_values_with_a_clear_message(name: str, raw: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -109,6 +147,44 @@ def test_it_fills_the_entry_from_annotations() -> None:
     assert entry["openrouter"] == {"slug": "meta-llama/llama-3.1-8b"}
     assert entry["datacenters"] == [{"country_code": "US"}]
     assert entry["quantization"] == "bf16"
+
+
+def test_it_lists_the_newer_openrouter_fields() -> None:
+    annotations = {P + "is-free": "true", P + "discount-to-user": "0.2",
+                   P + "capacity-tpm": "1000000", P + "deprecation-date": "2027-03-01T18:00:00Z",
+                   P + "pricing-overrides": '[{"min_prompt_tokens": 128000, "prompt": "2e-6"}]'}
+    entry, warnings = listing.listing_entry(model(annotations=annotations))
+    assert warnings == []
+    assert entry["is_free"] is True
+    assert entry["discount_to_user"] == 0.2
+    assert entry["capacity_tpm"] == 1000000
+    assert entry["deprecation_date"] == "2027-03-01T18:00:00Z"
+    assert entry["pricing"] == {"prompt": "0", "completion": "0", "overrides": [
+        {"min_prompt_tokens": 128000, "prompt": "0.000002"}]}
+
+
+def test_an_explicit_hugging_face_id_names_a_pvc_copy() -> None:
+    annotations = {P + "hugging-face-id": "meta-llama/Llama-3.1-8B"}
+    entry, _ = listing.listing_entry(model(url="pvc://weights/llama", annotations=annotations))
+    assert entry["hugging_face_id"] == "meta-llama/Llama-3.1-8B"
+
+
+def test_an_oci_url_has_no_hugging_face_id() -> None:
+    entry, _ = listing.listing_entry(model(url="oci://registry.example.com/models/llama:3.1"))
+    assert entry["hugging_face_id"] == ""
+
+
+def test_every_listing_field_says_where_it_lands_in_the_entry() -> None:
+    annotations = {f.key: f.serialize(value) for f, value in [
+        (field("description"), "d"), (field("context_length"), 8), (field("capacity_tpm"), 9),
+        (field("slug"), "a/b"), (field("pricing_image"), "1")]}
+    entry, _ = listing.listing_entry(model(annotations=annotations))
+    for name in ("description", "context_length", "capacity_tpm", "slug", "pricing_image"):
+        path = field(name).entry_field.split(".")
+        value: Any = entry
+        for part in path:
+            value = value[part]
+        assert value == field(name).parse(annotations[field(name).key])
 
 
 def test_it_leaves_out_an_invalid_annotation_and_warns() -> None:

@@ -87,7 +87,7 @@ def test_it_lists_one_namespace_or_all(admin: kube.Caller, namespace: str) -> No
 
 def test_it_pages_through_long_lists(admin: kube.Caller, namespace: str,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kube.models.LIST_PAGE_SIZE", 2)
+    monkeypatch.setattr("kube.calls.LIST_PAGE_SIZE", 2)
     for index in range(5):
         kube.create_model(admin, make_model(namespace, f"page-{index}"))
     models, version = kube.list_models_with_version(admin, namespace)

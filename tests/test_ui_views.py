@@ -12,6 +12,7 @@ from django.test import Client
 
 import kube
 from models_ui.editing import seal_original
+from models_ui.forms import ROW_KINDS
 from tests.conftest import create_event, kubectl, make_model, set_status, wait_for_cache
 
 pytestmark = pytest.mark.cluster
@@ -46,7 +47,7 @@ def new_model_data(namespace: str, name: str = "made", **extra: Any) -> dict[str
         "features": ["TextGeneration"], "resource_profile": "cpu", "resource_count": "2",
         "minReplicas": "0", "maxReplicas": "2",
     }
-    for prefix in ("args", "env", "envFrom", "adapters", "files", "labels", "annotations"):
+    for prefix in ROW_KINDS:
         data[f"{prefix}-TOTAL_FORMS"] = 0
         data[f"{prefix}-INITIAL_FORMS"] = 0
     data.update(extra)

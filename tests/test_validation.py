@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from modelspec.schema import immutable_paths
-from modelspec.validation import FieldError, locate_cause, validate_model, with_defaults
+from modelspec.errors import FieldError
+from modelspec.schema import locked_fields
+from modelspec.validation import locate_cause, validate_model, with_defaults
 
 
 def model(name: str = "m", **spec: Any) -> dict[str, Any]:
@@ -31,15 +32,37 @@ def test_a_minimal_model_is_valid() -> None:
 
 
 @pytest.mark.parametrize("url", ["hf://o/m", "pvc://claim", "pvc://claim/sub", "ollama://gemma2:2b",
-                                 "s3://bucket/path"])
+                                 "s3://bucket/path", "oci://registry.example.com/models/llama:3.1"])
 def test_supported_url_prefixes_are_accepted(url: str) -> None:
     spec = {"url": url, "engine": "OLlama" if url.startswith("ollama") else "VLLM"}
     assert validate_model(model(**spec)) == []
 
 
-@pytest.mark.parametrize("url", ["", "http://x", "hf:/x", "file:///m"])
+@pytest.mark.parametrize("url", ["", "http://x", "hf:/x", "file:///m", "oci:/x", "oci://",
+                                 "OCI://registry.example.com/m:1"])
 def test_other_urls_are_refused(url: str) -> None:
     assert "spec.url" in paths_of(model(url=url))
+
+
+def test_a_url_with_an_unknown_scheme_gets_upstreams_message() -> None:
+    assert ("spec.url", 'url must start with "oci://", "hf://", "pvc://", "ollama://", "s3://", '
+            '"gs://", or "oss://" and not be empty.') in errors_of(model(url="http://x"))
+
+
+@pytest.mark.parametrize("url", [
+    "oci://registry.example.com/llama@sha256:" + "a" * 64,  # upstream's pattern has no "@"
+    "oci://registry.example.com/my model:1",
+    "hf://org/model name",
+])
+def test_a_url_outside_upstreams_pattern_is_refused(url: str) -> None:
+    assert errors_of(model(url=url)) == {
+        ("spec.url", r"Must match the pattern ^([a-z0-9]+):\/\/([a-zA-Z0-9._:/-]+)(\?.*)?$.")}
+
+
+@pytest.mark.parametrize("engine", ["VLLM", "OLlama", "FasterWhisper", "Infinity"])
+def test_an_oci_url_is_accepted_with_every_engine(engine: str) -> None:
+    """Upstream (#661) gave oci:// no engine rule, though only vLLM reads it from /model."""
+    assert validate_model(model(url="oci://ghcr.io/org/opt-125m:oci-image", engine=engine)) == []
 
 
 @pytest.mark.parametrize("url", ["gs://bucket/m", "oss://bucket/m"])
@@ -50,9 +73,11 @@ def test_gs_and_oss_need_a_cache_profile(url: str) -> None:
     assert validate_model(model(url=url, cacheProfile="standard")) == []
 
 
-@pytest.mark.parametrize("url", ["pvc://claim", "ollama://m"])
+@pytest.mark.parametrize("url", ["pvc://claim", "ollama://m", "oci://registry.example.com/m:1"])
 def test_a_cache_profile_needs_a_cacheable_url(url: str) -> None:
-    assert "spec.cacheProfile" in paths_of(model(url=url, engine="OLlama", cacheProfile="c"))
+    assert ("spec.cacheProfile", 'cacheProfile is only supported with urls of format "hf://...", '
+            '"s3://...", "gs://...", or "oss://..." at the moment.') \
+        in errors_of(model(url=url, engine="OLlama", cacheProfile="c"))
 
 
 def test_engine_must_be_known() -> None:
@@ -206,7 +231,13 @@ def test_prefix_hash_replication_is_immutable() -> None:
 
 
 def test_the_schema_knows_its_immutable_fields() -> None:
-    assert set(immutable_paths()) == {"cacheProfile", "loadBalancing.prefixHash.replication"}
+    assert set(locked_fields({"url": "hf://o/m"})) == {
+        "cacheProfile", "loadBalancing.prefixHash.replication"}
+
+
+def test_the_url_is_locked_only_while_a_cache_profile_is_set() -> None:
+    assert "url" in locked_fields({"url": "hf://o/m", "cacheProfile": "fast"})
+    assert "url" not in locked_fields({"url": "hf://o/m"})
 
 
 @pytest.mark.parametrize(("field", "message", "expected"), [
@@ -222,3 +253,12 @@ def test_the_schema_knows_its_immutable_fields() -> None:
 def test_api_server_causes_land_on_the_right_field(field: str, message: str,
                                                    expected: FieldError) -> None:
     assert locate_cause(field, message) == expected
+
+
+def test_a_pattern_ends_at_the_end_of_the_text_as_in_go() -> None:
+    # Python's `$` also matches before a trailing newline; the API server's (Go) does not.
+    from modelspec.schema import pattern_regex
+
+    assert pattern_regex(r"^[a-z]+$").search("abc")
+    assert not pattern_regex(r"^[a-z]+$").search("abc\n")
+    assert pattern_regex(r"^a\$b$").search("a$b")

@@ -79,6 +79,53 @@ def test_a_field_error_shows_on_its_field(page: Page, kmm_url: str, admin: kube.
     assert kube.list_models(admin, namespace) == []
 
 
+def test_every_error_arrives_in_one_round_with_linked_summary(
+        page: Page, kmm_url: str, admin: kube.Caller, namespace: str, screenshot: Any) -> None:
+    """A bad context length used to hide the schema's rules until a second submit."""
+    open_form(page, kmm_url, namespace)
+    fill_new_model(page, "llama-3.1-8b-instruct")
+    page.get_by_role("combobox", name="Engine").select_option("OLlama")
+    page.get_by_label("Min replicas").fill("3")
+    page.get_by_label("Max replicas").fill("1")
+    page.get_by_label("Context length (tokens)").fill("128k")
+    page.get_by_role("button", name="Add adapter").click()
+    page.locator("#id_adapters-0-name").fill("sql")
+    page.locator("#id_adapters-0-url").fill("hf://org/sql-lora")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Please correct the 3 errors below")
+    links = summary.get_by_role("link")
+    expect(links).to_have_count(3)
+    expect(summary).to_contain_text("minReplicas should be less than or equal to maxReplicas.")
+    expect(summary).to_contain_text("adapters only supported with VLLM engine.")
+    expect(summary).to_contain_text("Must be a whole number of tokens")
+    screenshot("form-errors-one-round")
+
+    summary.get_by_role("link", name="Context length (tokens)", exact=False).click()
+    expect(page.locator("#id_listing_context_length")).to_be_in_viewport()
+    assert page.url.endswith("#id_listing_context_length")
+    expect(page.locator("#id_listing_context_length")).to_have_value("128k")
+
+    page.get_by_label("Context length (tokens)").fill("131072")
+    page.get_by_label("Min replicas").fill("0")
+    page.get_by_role("combobox", name="Engine").select_option("VLLM")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("heading", name="llama-3.1-8b-instruct")).to_be_visible()
+    assert kube.get_model(admin, namespace, "llama-3.1-8b-instruct")["spec"]["adapters"] == [
+        {"name": "sql", "url": "hf://org/sql-lora"}]
+
+
+def test_one_error_is_called_an_error(page: Page, kmm_url: str, namespace: str) -> None:
+    open_form(page, kmm_url, namespace)
+    fill_new_model(page, "qwen2.5-7b")
+    page.get_by_label("Max replicas").fill("0")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#error-summary")).to_contain_text("Please correct the error below")
+    expect(page.locator("#error-summary").get_by_role("link")).to_have_count(1)
+
+
 def test_a_change_made_with_kubectl_meanwhile_is_a_conflict_with_a_diff(
         page: Page, kmm_url: str, admin: kube.Caller, namespace: str, screenshot: Any) -> None:
     kube.create_model(admin, make_model(namespace, "contested"))
