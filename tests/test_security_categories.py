@@ -81,11 +81,11 @@ def test_payloads_in_every_displayed_field_are_escaped(control_plane: ControlPla
                                                        admin: kube.Caller, namespace: str,
                                                        cache: Any, settings: Any) -> None:
     settings.KMM_AUTH_MODE = "none"
-    model = make_model(namespace, "xss", owner=PAYLOAD, url=f"hf://o/{PAYLOAD}",
+    model = make_model(namespace, "xss", owner=PAYLOAD, url=f"hf://o/m?{PAYLOAD}",
                        args=[PAYLOAD], env={"X": PAYLOAD}, image=PAYLOAD,
                        resourceProfile=f"{PAYLOAD}:1", cacheProfile=PAYLOAD,
                        files=[{"path": "/p", "content": PAYLOAD}],
-                       adapters=[{"name": "a1", "url": f"hf://o/{PAYLOAD}"}])
+                       adapters=[{"name": "a1", "url": f"hf://o/a?{PAYLOAD}"}])
     model["metadata"]["labels"] = {"team": "x"}
     model["metadata"]["annotations"] = {"note": PAYLOAD, PUBLISH_ANNOTATION: "true",
                                         "openrouter.kmm.io/display-name": PAYLOAD,
