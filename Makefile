@@ -1,7 +1,8 @@
 # kmm: every command the README, CI and operators use.
 #   make run      serve kmm at http://127.0.0.1:$(PORT) (a local control plane if no cluster is configured)
 #   make test     ruff, mypy and the whole pytest suite against a real kube-apiserver
-#   make cluster  only the local control plane, in the foreground (.kmm/kubeconfig)
+#   make cluster  only the local control plane and its KubeAI fleet, in the foreground (.kmm/kubeconfig)
+#   KMM_FLEET=off make run|cluster   the API server alone, without the fleet
 
 PYTHON ?= python3
 VENV := .venv

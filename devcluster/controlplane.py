@@ -86,9 +86,10 @@ def _go_build(target: Path) -> None:
     ])
     command = [go, "build", "-v", "-trimpath", "-ldflags", ldflags, "-o", f"{staging}/",
                ".", "k8s.io/kubernetes/cmd/kubectl"]
-    log(f"building kube-apiserver {KUBERNETES_VERSION} with embedded etcd, and kubectl "
-        f"(first run only; about 5 minutes on 2 cores) into {target}")
-    run_go_build(command, GO_MODULE, "kube-apiserver")
+    log(f"building the multi-call kube-apiserver (embedded etcd), kube-scheduler and "
+        f"kube-controller-manager {KUBERNETES_VERSION}, and kubectl (first run only; about "
+        f"6 minutes on 2 cores) into {target}")
+    run_go_build(command, GO_MODULE, "kube-apiserver/scheduler/controller-manager")
     staging.rename(target)
 
 
@@ -136,6 +137,8 @@ class ControlPlane:
     commands: list[list[str]] = field(default_factory=list)
     pki: Pki | None = None
     started_in: float = 0.0
+    fleet: Any = None  # devcluster.fleet.Fleet when the simulated fleet runs
+    fleet_names: dict[int, str] = field(default_factory=dict)  # pid -> fleet component
 
     def __enter__(self) -> ControlPlane:
         return self
@@ -155,7 +158,7 @@ class ControlPlane:
 
     def halt(self) -> None:
         """Stop the processes but keep their data, so resume() brings the same cluster back."""
-        for process in self.processes:
+        for process in reversed(self.processes):  # the fleet first, the API server last
             if process.poll() is None:
                 if process.stdin:
                     process.stdin.close()  # kmm-apiserver shuts down when stdin closes
@@ -169,6 +172,16 @@ class ControlPlane:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        self.fleet_names.clear()
+
+    def check_alive(self) -> None:
+        """Raise with the log tail when any process of the plane has exited."""
+        for process in self.processes:
+            if process.poll() is not None:
+                name = self.fleet_names.get(process.pid, "kube-apiserver")
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n"
+                                   + self.log_tail(name=name if name in self.fleet_names.values()
+                                                   else "apiserver"))
 
     def resume(self) -> None:
         """Start the processes again on the same ports and data, and wait until ready."""
@@ -177,17 +190,22 @@ class ControlPlane:
         self.processes = [_launch(command, self.workdir) for command in self.commands]
         _wait_ready(self, self.pki)
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_tail(self, lines: int = 40, name: str = "apiserver") -> str:
         if self.workdir is None:
             return ""
-        path = self.workdir / "apiserver.log"
+        path = self.workdir / f"{name}.log"
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def start(kubeconfig: Path | None = None, seed: bool = False) -> ControlPlane:
-    """Start (or attach to) a control plane, install the CRD, optionally seed samples."""
+def start(kubeconfig: Path | None = None, seed: bool = False,
+          fleet: bool = False) -> ControlPlane:
+    """Start (or attach to) a control plane, install the CRD, optionally seed samples.
+
+    fleet: also start the simulated fleet with KubeAI (devcluster/fleet.py); seeding then
+    waits until KubeAI has reconciled the sample models.
+    """
     started = time.monotonic()
     existing = os.environ.get("KMM_TEST_KUBECONFIG")
     if existing:
@@ -197,11 +215,27 @@ def start(kubeconfig: Path | None = None, seed: bool = False) -> ControlPlane:
         plane = _start_processes(kubeconfig)
     try:
         _install_crd(plane)
+        if fleet:
+            from devcluster import fleet as fleet_module
+
+            reason = fleet_module.unavailable_reason()
+            if reason:
+                log(f"no fleet: {reason}")
+            else:
+                plane.fleet = fleet_module.start(plane)
+                log(f"fleet ready: {len(fleet_module.NODES)} KWOK nodes, kube-scheduler, "
+                    f"kube-controller-manager, KubeAI at {plane.fleet.openai_url}")
         if seed:
             from devcluster.samples import seed_samples
 
-            count = seed_samples(plane.kubeconfig)
+            count = seed_samples(plane.kubeconfig, plane.fleet)
             log(f"seeded {count} sample models")
+            if plane.fleet is not None:
+                from devcluster import fleet as fleet_module
+                from devcluster.samples import fleet_sample_names
+
+                fleet_module.wait_models_reconciled(plane, fleet_sample_names())
+                log(f"KubeAI reconciled the sample models in {fleet_module.NAMESPACE}")
     except BaseException:
         plane.stop()
         raise
@@ -287,10 +321,7 @@ def _request(plane: ControlPlane, pki: Pki, path: str) -> Any:
 def _wait_ready(plane: ControlPlane, pki: Pki) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while True:
-        for process in plane.processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"kube-apiserver exited with {process.returncode}:\n"
-                                   + plane.log_tail())
+        plane.check_alive()
         try:
             if _request(plane, pki, "/readyz") == b"ok":
                 return

@@ -79,23 +79,47 @@ SAMPLES: list[dict[str, Any]] = [
         },
     },
     {
-        "metadata": {"name": "qwen2.5-7b-cached", "namespace": "research"},
+        "metadata": {"name": "qwen2.5-7b-cached", "namespace": "kubeai"},
         "spec": {
             "url": "s3://models/qwen2.5-7b-instruct",
             "engine": "VLLM",
             "features": ["TextGeneration", "TextEmbedding"],
             "cacheProfile": "standard-filestore",
-            "resourceProfile": "nvidia-gpu-l4:2",
+            "resourceProfile": "nvidia-gpu-l4:1",
             "files": [{"path": "/config/chat-template.jinja", "content": "{{ messages }}"}],
             "autoscalingDisabled": True,
             "replicas": 1,
         },
     },
+    {
+        # Two GPUs per replica while every GPU node has one: it stays Pending, and says why.
+        "metadata": {"name": "mixtral-8x7b-instruct-l4x2", "namespace": "kubeai"},
+        "spec": {
+            "url": "hf://mistralai/Mixtral-8x7B-Instruct-v0.1",
+            "engine": "VLLM",
+            "features": ["TextGeneration"],
+            "resourceProfile": "nvidia-gpu-l4:2",
+            "minReplicas": 1,
+            "maxReplicas": 2,
+        },
+    },
 ]
 
 
-def seed_samples(kubeconfig: Path) -> int:
-    """Create the sample namespaces and models (existing ones are left alone)."""
+def fleet_sample_names() -> list[str]:
+    """The samples KubeAI acts on (it watches only its own namespace)."""
+    from devcluster.fleet import NAMESPACE
+
+    return [s["metadata"]["name"] for s in SAMPLES if s["metadata"]["namespace"] == NAMESPACE]
+
+
+def seed_samples(kubeconfig: Path, fleet: Any = None) -> int:
+    """Create the sample namespaces and models (existing ones are left alone).
+
+    With a fleet, KubeAI's models point its proxy at the stand-in model server.
+    """
+    import copy
+
     import kube
 
     cluster = kube.Cluster.from_kubeconfig(kubeconfig)
@@ -104,8 +128,12 @@ def seed_samples(kubeconfig: Path) -> int:
         for namespace in SAMPLE_NAMESPACES:
             kube.create_namespace(caller, namespace, exist_ok=True)
         for sample in SAMPLES:
+            body = copy.deepcopy(sample)
+            if fleet is not None and body["metadata"]["namespace"] == fleet.namespace:
+                body["metadata"].setdefault("annotations", {}).update(
+                    fleet.pod_address_annotations())
             with contextlib.suppress(kube.AlreadyExists):
-                kube.create_model(caller, sample)
+                kube.create_model(caller, body)
     finally:
         cluster.close()
     return len(SAMPLES)

@@ -98,6 +98,16 @@ class CacheCollector(Collector):
         for code, count in sorted(API_ERRORS.items()):
             failures.add_metric([code], count)
         yield failures
+        gate = cache.caller.cluster.gate if cache else None
+        yield GaugeMetricFamily("kmm_apiserver_down", "1 while the API server is not answering "
+                                "(calls answer 503 at once, one trial at a time).",
+                                value=1 if gate is not None and gate.down else 0)
+        refused = CounterMetricFamily("kmm_apiserver_refused", "API-server calls refused "
+                                      "without being sent (down: not answering; busy: the "
+                                      "budget of calls in flight was full).", labels=["reason"])
+        for reason in ("down", "busy"):
+            refused.add_metric([reason], gate.refused[reason] if gate is not None else 0)
+        yield refused
 
 
 REGISTRY.register(CacheCollector())

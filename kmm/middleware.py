@@ -22,8 +22,17 @@ from kube import access as kube_access
 log = logging.getLogger(__name__)
 
 PUBLIC_PREFIXES = ("/public/", "/healthz", "/readyz", "/metrics", "/static/", "/signin",
-                   "/signout")
+                   "/signout", "/favicon.ico")
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def from_a_browser(request: HttpRequest) -> bool:
+    """Browsers mark every cross-site write (and every fetch) with these; scripts send neither."""
+    return "Origin" in request.headers or "Sec-Fetch-Site" in request.headers
+
+
+def _needs_csrf(request: HttpRequest, identity: auth.SignedIn) -> bool:
+    return from_a_browser(request) if identity.via == "none" else identity.needs_csrf
 
 
 def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
@@ -64,11 +73,16 @@ class KubeCallerMiddleware:
         if identity is None:
             return auth.sign_in_required(request)
         # DRF views are csrf_exempt; a browser's session or proxy cookie still needs CSRF.
+        # In mode none the ambient credential is the network position, which only a browser
+        # can be tricked into using: a request without a browser's Origin or Sec-Fetch-Site
+        # header is a script's, not a CSRF case.
         api_write = request.path.startswith("/api/") and request.method in UNSAFE_METHODS
-        if api_write and identity.needs_csrf and self._csrf_refused(request):
+        if api_write and _needs_csrf(request, identity) and self._csrf_refused(request):
+            hint = ("scripts need no token in this mode (send no Origin header)"
+                    if identity.via == "none" else "or authenticate with a bearer token")
             return JsonResponse({"detail": "CSRF check failed: send the X-CSRFToken header "
-                                           "with the csrftoken cookie's value, or "
-                                           "authenticate with a bearer token."}, status=403)
+                                           f"with the csrftoken cookie's value; {hint}."},
+                                status=403)
         request.signed_in = identity  # type: ignore[attr-defined]
         request.kube = identity.caller  # type: ignore[attr-defined]
         kube_access.begin_request()

@@ -161,7 +161,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "models_api.renderers.BrowsableAPIRenderer",
     ],
     # Service-layer errors become JSON with their status (models_api.errors).
     "EXCEPTION_HANDLER": "models_api.errors.exception_handler",
@@ -179,6 +179,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # "* `VLLM` - VLLM" says nothing
 }
 
 # Kubernetes: the cluster comes from the environment (in-cluster, KUBECONFIG,

@@ -16,7 +16,14 @@ from kube.access import (
     visible_version,
     who_am_i,
 )
-from kube.cluster import Caller, Cluster, Identity, default_cluster, set_default_cluster
+from kube.cluster import (
+    Caller,
+    Cluster,
+    Identity,
+    default_cluster,
+    set_default_cluster,
+    swap_default_cluster,
+)
 from kube.crds import installed_crd
 from kube.errors import (
     AlreadyExists,
@@ -31,6 +38,8 @@ from kube.errors import (
     Unavailable,
 )
 from kube.models import (
+    Applied,
+    apply_change,
     create_model,
     delete_model,
     get_model,
@@ -42,10 +51,17 @@ from kube.models import (
     update_model,
 )
 from kube.namespaces import create_namespace, delete_namespace, list_namespaces, server_version
-from kube.patch import apply_merge_patch, change_patch, merge_patch, writable
+from kube.patch import apply_merge_patch, change_patch, merge_patch, user_change, writable
+from kube.workloads import (
+    create_objects,
+    list_model_pods,
+    list_nodes,
+    list_workload_events,
+)
 
 __all__ = [
     "AlreadyExists",
+    "Applied",
     "BadRequest",
     "Caller",
     "Cluster",
@@ -60,11 +76,13 @@ __all__ = [
     "Unavailable",
     "UserInfo",
     "allowed",
+    "apply_change",
     "apply_merge_patch",
     "can_i",
     "change_patch",
     "create_model",
     "create_namespace",
+    "create_objects",
     "default_cluster",
     "delete_model",
     "delete_namespace",
@@ -73,9 +91,12 @@ __all__ = [
     "get_model",
     "installed_crd",
     "list_model_events",
+    "list_model_pods",
     "list_models",
     "list_models_with_version",
     "list_namespaces",
+    "list_nodes",
+    "list_workload_events",
     "listable_namespaces",
     "merge_patch",
     "patch_model",
@@ -84,8 +105,10 @@ __all__ = [
     "review_token",
     "server_version",
     "set_default_cluster",
+    "swap_default_cluster",
     "token_rejected",
     "update_model",
+    "user_change",
     "visible_version",
     "who_am_i",
     "writable",

@@ -198,6 +198,7 @@ class Watcher:
         self.response: Any = None
         self.generation = -1  # the cluster's configuration generation of resource_version
         self.watch_deadline = 0.0  # time.monotonic() past which this watch should have ended
+        self.interrupted = False  # the current watch was dropped on purpose
         self.thread = threading.Thread(target=self._run, name=f"kmm-watch-{resource}",
                                        daemon=True)
 
@@ -302,6 +303,7 @@ class Watcher:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise unavailable(caller, exc) from None
         self.response = response
+        self.interrupted = False
         self.watch_deadline = time.monotonic() + timeout + SILENCE_SECONDS
         try:
             if self.stopping.is_set():
@@ -310,7 +312,8 @@ class Watcher:
             for line in _lines(response):
                 self.handle(json.loads(line))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            if not self.stopping.is_set():
+            # Dropped on purpose (stop, restart_watch, the monitor): not the server's doing.
+            if not (self.stopping.is_set() or self.interrupted):
                 raise unavailable(caller, exc) from None
         finally:
             self.response = None
@@ -342,6 +345,7 @@ class Watcher:
         """Drop the current watch connection; the loop reconnects."""
         response = self.response
         if response is not None:
+            self.interrupted = True
             with contextlib.suppress(ValueError, RuntimeError, OSError, AttributeError):
                 response.shutdown()
 
@@ -473,7 +477,8 @@ class ModelCache:
 
     @property
     def synced(self) -> bool:
-        return all(w.synced.is_set() for w in self.model_watchers)
+        """Every watch (models, and namespaces when watched) has listed once."""
+        return all(w.synced.is_set() for w in self.watchers)
 
     @property
     def connected(self) -> bool:
@@ -495,7 +500,7 @@ class ModelCache:
     def wait_synced(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         if not all(w.synced.wait(max(0.0, deadline - time.monotonic()))
-                   for w in self.model_watchers):
+                   for w in self.watchers):
             return False
         # The first snapshot follows the sync within a moment.
         return self.wait_until(lambda s: s.synced, max(0.0, deadline - time.monotonic()))

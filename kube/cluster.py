@@ -469,3 +469,12 @@ def set_default_cluster(cluster: Cluster | None) -> None:
         if _default is not None and _default is not cluster:
             _default.close()
         _default = cluster
+
+
+def swap_default_cluster(cluster: Cluster | None) -> Cluster | None:
+    """Make `cluster` the process-wide one and return the previous one, left open
+    (a test session with two control planes switches between them)."""
+    global _default
+    with _default_lock:
+        previous, _default = _default, cluster
+        return previous

@@ -63,6 +63,7 @@ class Conflict(KubeError):
     status: int = 409
     current_resource_version: str | None = None
     current: dict[str, Any] | None = None
+    fields: list[str] = field(default_factory=list)  # changed by both sides, when known
 
 
 @dataclass

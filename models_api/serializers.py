@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from models_ui.cluster_schema import cluster_model
@@ -69,7 +70,9 @@ class ObjectMetaSerializer(serializers.Serializer):
     labels = serializers.DictField(child=serializers.CharField(), required=False)
     annotations = serializers.DictField(
         child=serializers.CharField(), required=False,
-        help_text="Listing annotations (openrouter.kmm.io/...) are validated; see the README.")
+        help_text="Annotations under openrouter.kmm.io/ describe the model's public OpenRouter "
+                  "listing (publish, display-name, pricing-prompt in USD per token, ...) and "
+                  "are validated.")
     resourceVersion = serializers.CharField(
         required=False, help_text="Required by PUT: the version the change is based on.")
     uid = serializers.CharField(read_only=True)
@@ -81,6 +84,23 @@ SpecSerializer = serializer_for(schema.SPEC, "ModelSpec")
 StatusSerializer = serializer_for(schema.STATUS, "ModelStatus")
 
 
+EXAMPLE_MODEL = {
+    "apiVersion": schema.API_VERSION, "kind": schema.KIND,
+    "metadata": {"name": "llama-3.1-8b-instruct-l4", "namespace": "kubeai",
+                 "labels": {"team": "platform"},
+                 "annotations": {"openrouter.kmm.io/publish": "true",
+                                 "openrouter.kmm.io/context-length": "8192",
+                                 "openrouter.kmm.io/pricing-prompt": "0.00000002"}},
+    "spec": {"url": "hf://meta-llama/Llama-3.1-8B-Instruct", "engine": "VLLM",
+             "features": ["TextGeneration"], "resourceProfile": "nvidia-gpu-l4:1",
+             "args": ["--max-model-len=8192", "--enable-prefix-caching"],
+             "env": {"VLLM_LOGGING_LEVEL": "INFO"},
+             "minReplicas": 0, "maxReplicas": 3, "targetRequests": 32},
+}
+
+
+@extend_schema_serializer(examples=[OpenApiExample(
+    "Llama 3.1 8B Instruct on one NVIDIA L4", value=EXAMPLE_MODEL)])
 class ModelSerializer(serializers.Serializer):
     """A KubeAI Model (kubeai.org/v1), as Kubernetes returns it."""
 
@@ -130,6 +150,31 @@ class ErrorSerializer(serializers.Serializer):
     errors = FieldErrorSerializer(many=True, required=False)
     currentResourceVersion = serializers.CharField(
         required=False, help_text="On 409: the object's resourceVersion now.")
+
+
+TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec", "status")
+
+
+def shape_problems(data: Any) -> list[FieldError]:
+    """What makes a body not a Model at all (answered 400): not an object, metadata or spec
+    missing, null or not objects, fields a Model does not have at the top level.
+
+    Unknown fields inside spec and metadata are not refused here: they go to the API
+    server, which checks them against the installed CRD (strict field validation), so a
+    field of a newer KubeAI is kept and a misspelt one is refused, never dropped."""
+    if not isinstance(data, Mapping):
+        return [FieldError("", "The body must be a JSON object (a Model).")]
+    problems = [FieldError(str(key), "Unknown field: a Model has only "
+                                     + ", ".join(TOP_LEVEL) + ".")
+                for key in data if key not in TOP_LEVEL]
+    for name in ("metadata", "spec"):
+        if not isinstance(data.get(name), Mapping):
+            problems.append(FieldError(name, "This field is required and must be an object."))
+    version = (data.get("metadata") or {}).get("resourceVersion") \
+        if isinstance(data.get("metadata"), Mapping) else None
+    if version is not None and not isinstance(version, str):
+        problems.append(FieldError("metadata.resourceVersion", "Must be a string."))
+    return problems
 
 
 def check_model(data: Any, old: Mapping[str, Any] | None = None) -> list[FieldError]:

@@ -38,6 +38,7 @@ from models_api.serializers import (
     ModelListSerializer,
     ModelSerializer,
     NamespaceListSerializer,
+    shape_problems,
 )
 from models_api.streaming import model_list
 from modelspec import names, schema
@@ -67,11 +68,13 @@ PAGING = [
                      "metadata.continue then names the next page."),
     OpenApiParameter("continue", str, description="metadata.continue of the previous page."),
 ]
-ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS = {code: OpenApiResponse(ErrorSerializer)
+          for code in (400, 401, 403, 404, 409, 413, 422, 503)}
 
 
 class KubeView(APIView):
-    """Authentication happened in kmm.middleware: `request.kube` is the caller."""
+    # Authentication happened in kmm.middleware: `request.kube` is the caller. (A comment, not
+    # a docstring: the OpenAPI schema and the browsable API show docstrings to clients.)
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
@@ -113,6 +116,9 @@ def _filtered(request: Request, models: Any) -> list[Obj]:
 
 
 def _validated(body: Any, old: Obj | None = None) -> Obj:
+    if shape := shape_problems(body):
+        raise kube.Invalid("The body is not a Model.", status=400, reason="BadRequest",
+                           errors=shape)
     serializer = ModelSerializer(data=body, old=old)
     if not serializer.is_valid():
         errors = [FieldError("" if field == "non_field_errors" else field, str(message))
@@ -121,7 +127,37 @@ def _validated(body: Any, old: Obj | None = None) -> Obj:
     return copy.deepcopy(serializer.validated_data)
 
 
+def _pinned_version(patch: Obj) -> tuple[str | None, Obj]:
+    """The resourceVersion a merge patch pins itself to (None when it does not), and the
+    patch without it."""
+    metadata = patch.get("metadata")
+    if not isinstance(metadata, dict) or "resourceVersion" not in metadata:
+        return None, patch
+    version = metadata["resourceVersion"]
+    if version is not None and not isinstance(version, str):
+        raise kube.Invalid("The body is not a Model.", status=400, reason="BadRequest", errors=[
+            FieldError("metadata.resourceVersion", "Must be a string.")])
+    rest = {k: v for k, v in metadata.items() if k != "resourceVersion"}
+    change = {**patch, "metadata": rest} if rest else {k: v for k, v in patch.items()
+                                                      if k != "metadata"}
+    return version or None, change
+
+
+def _require_current(resource_version: Any, current: Obj) -> None:
+    """A write pinned to a version other than the current one is a 409 before it is sent
+    (resourceVersions are opaque: any other value, well formed or not, is not current)."""
+    now = current["metadata"].get("resourceVersion")
+    if resource_version != now:
+        raise kube.Conflict(
+            f"metadata.resourceVersion {resource_version!r} is not the model's current version "
+            f"({now}): it changed since you read it, or that is not one of its versions. "
+            "Read it again and apply your change to it.", reason="Conflict",
+            current_resource_version=now, current=current)
+
+
 class NamespaceList(KubeView):
+    """The namespaces in which you may list models."""
+
     @extend_schema(
         operation_id="listNamespaces", summary="Namespaces whose models you may list",
         responses={200: NamespaceListSerializer, **ERRORS})
@@ -132,6 +168,8 @@ class NamespaceList(KubeView):
 
 
 class AllModelList(KubeView):
+    """Models in every namespace you may list."""
+
     @extend_schema(
         operation_id="listAllModels", summary="Models in every namespace you may list",
         parameters=FILTERS + PAGING,
@@ -148,6 +186,8 @@ class AllModelList(KubeView):
 @extend_schema_view(get=extend_schema(parameters=[NAMESPACE]),
                     post=extend_schema(parameters=[NAMESPACE]))
 class NamespaceModelList(KubeView):
+    """Models of one namespace: list them, or create one."""
+
     @extend_schema(
         operation_id="listModels", summary="Models in a namespace", parameters=FILTERS + PAGING,
         responses={200: ModelListSerializer, **ERRORS})
@@ -181,6 +221,8 @@ class NamespaceModelList(KubeView):
 @extend_schema_view(**{verb: extend_schema(parameters=[NAMESPACE, NAME])
                        for verb in ("get", "put", "patch", "delete")})
 class ModelDetail(KubeView):
+    """One model: read, replace, change (JSON merge patch) or delete it."""
+
     @extend_schema(
         operation_id="readModel", summary="Read a model", responses={200: ModelSerializer, **ERRORS})
     def get(self, request: Request, namespace: str, name: str) -> Response:
@@ -194,7 +236,8 @@ class ModelDetail(KubeView):
     def put(self, request: Request, namespace: str, name: str) -> Response:
         _check_path(namespace, name)
         dry_run = self.dry_run()
-        model = _validated(request.data)
+        current = kube.get_model(self.caller(), namespace, name)
+        model = _validated(request.data, old=current)
         metadata = model["metadata"]
         problems = [FieldError(f"metadata.{key}", f"Must be {want!r}, as in the URL.")
                     for key, want in (("namespace", namespace), ("name", name))
@@ -204,6 +247,7 @@ class ModelDetail(KubeView):
                                        "the version your change is based on."))
         if problems:
             raise kube.Invalid("The model is invalid.", errors=problems)
+        _require_current(metadata["resourceVersion"], current)
         replaced = kube.replace_model(self.caller(), model, dry_run=dry_run)
         if not dry_run:
             wait_for_write(namespace, name, replaced, FOLLOW_WRITE_SECONDS)
@@ -221,16 +265,20 @@ class ModelDetail(KubeView):
         if not isinstance(patch, dict):
             raise exceptions.ValidationError({"non_field_errors": [
                 "A merge patch must be a JSON object."]})
+        resource_version, change = _pinned_version(patch)
         current = kube.get_model(self.caller(), namespace, name)
-        merged = kube.apply_merge_patch(current, patch)
+        merged = kube.apply_merge_patch(current, change)
         _validated(merged, old=current)
         for key, want in (("namespace", namespace), ("name", name)):
             if merged["metadata"].get(key) != want:
                 raise kube.Invalid("The model is invalid.", errors=[FieldError(
                     f"metadata.{key}", f"Must be {want!r}, as in the URL.")])
-        resource_version = (patch.get("metadata") or {}).get("resourceVersion")
-        patched = kube.patch_model(self.caller(), namespace, name, patch,
-                                   resource_version=resource_version, dry_run=dry_run)
+        if resource_version:  # the client's own precondition: a stale version is a 409
+            _require_current(resource_version, current)
+            patched = kube.patch_model(self.caller(), namespace, name, change,
+                                       resource_version=resource_version, dry_run=dry_run)
+        else:  # the three-way rule: only a field this patch changes, changed meanwhile, is a 409
+            patched = kube.apply_change(self.caller(), current, change, dry_run=dry_run).model
         if not dry_run:
             wait_for_write(namespace, name, patched, FOLLOW_WRITE_SECONDS)
         return Response(patched)

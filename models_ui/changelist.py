@@ -29,27 +29,33 @@ class ColumnSpec:
     sort: Callable[[ModelRow], Any] | None = None
 
 
-# The columns in display order; the template loops over them for headers and cells.
+# The columns in display order; the template loops over them for headers and cells
+# (includes/cell.html). State sits next to Name, so it is in view at 1024 px.
 COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("name", "Name", lambda r: (r.name, r.namespace)),
-    ColumnSpec("namespace", "Namespace", lambda r: (r.namespace, r.name)),
-    ColumnSpec("engine", "Engine", lambda r: (r.engine, r.name)),
-    ColumnSpec("url", "URL", lambda r: (r.url, r.name)),
-    ColumnSpec("profile", "Resource profile", lambda r: (r.resource_profile, r.name)),
-    ColumnSpec("features", "Features"),
-    ColumnSpec("replicas", "Replicas", lambda r: (r.ready_replicas, r.all_replicas, r.name)),
-    ColumnSpec("age", "Age", lambda r: (r.created_sort_key, r.name)),
-    ColumnSpec("cache", "Cache", lambda r: (r.cache_loaded is True, r.name)),
     ColumnSpec("state", "State"),
+    ColumnSpec("engine", "Engine", lambda r: (r.engine, r.name)),
+    ColumnSpec("profile", "Resource profile", lambda r: (r.resource_profile, r.name)),
+    ColumnSpec("replicas", "Replicas", lambda r: (r.ready_replicas, r.all_replicas, r.name)),
+    ColumnSpec("published", "Published", lambda r: (not r.published, r.name)),
+    ColumnSpec("age", "Age", lambda r: (r.created_sort_key, r.name)),
+)
+# Sorts without a column of their own: namespace and URL show under each name (their sort
+# links sit in the Name header), features under the engine, the cache under the state.
+FOLDED_SORTS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("namespace", "namespace", lambda r: (r.namespace, r.name)),
+    ColumnSpec("url", "URL", lambda r: (r.url, r.name)),
+    ColumnSpec("cache", "cache", lambda r: (r.cache_loaded is True, r.name)),
 )
 SORTS: dict[str, tuple[str, Callable[[ModelRow], Any]]] = {
-    c.key: (c.title, c.sort) for c in COLUMNS if c.sort is not None}
+    c.key: (c.title, c.sort) for c in (*COLUMNS, *FOLDED_SORTS) if c.sort is not None}
 
 FILTERS: dict[str, tuple[str, Callable[[ModelRow, str], bool]]] = {
     "engine": ("Engine", lambda r, v: r.engine == v),
     "feature": ("Feature", lambda r, v: v in r.features),
     "profile": ("Resource profile", lambda r, v: r.profile_name == v),
     "state": ("State", lambda r, v: r.state == v),
+    "published": ("Published", lambda r, v: r.published == (v == "yes")),
 }
 
 
@@ -124,20 +130,24 @@ class ChangeList:
         return f"{self.path}?{encoded}" if encoded else self.path or "?"
 
     @property
+    def folded_sorts(self) -> dict[str, Column]:
+        """Sort links of the folded sorts (namespace, URL, cache) by key."""
+        return {spec.key: self._column(spec) for spec in FOLDED_SORTS}
+
+    @property
     def columns(self) -> list[Column]:
+        return [self._column(spec) for spec in COLUMNS]
+
+    def _column(self, spec: ColumnSpec) -> Column:
+        if spec.sort is None:
+            return Column(spec.key, spec.title, "", "")
         current, descending = self.order.lstrip("-"), self.order.startswith("-")
-        columns = []
-        for spec in COLUMNS:
-            if spec.sort is None:
-                columns.append(Column(spec.key, spec.title, "", ""))
-                continue
-            if spec.key == current:
-                state = "desc" if descending else "asc"
-                target = spec.key if descending else f"-{spec.key}"
-            else:
-                state, target = "", spec.key
-            columns.append(Column(spec.key, spec.title, state, self.url(o=target)))
-        return columns
+        if spec.key == current:
+            state = "desc" if descending else "asc"
+            target = spec.key if descending else f"-{spec.key}"
+        else:
+            state, target = "", spec.key
+        return Column(spec.key, spec.title, state, self.url(o=target))
 
     @property
     def facets(self) -> list[Facet]:
@@ -146,6 +156,7 @@ class ChangeList:
             "feature": [(f, f) for f in FEATURES],
             "profile": [(p, p) for p in self.profiles],
             "state": list(STATES.items()),
+            "published": [("yes", "Published"), ("no", "Not published")],
         }
         facets = []
         for param, (title, _) in FILTERS.items():

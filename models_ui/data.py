@@ -20,13 +20,30 @@ Obj = dict[str, Any]
 CACHE_WAIT_SECONDS = 5.0
 
 
+def _known_namespaces() -> tuple[str, ...]:
+    return synced_snapshot(CACHE_WAIT_SECONDS).namespaces
+
+
 def visible_namespaces(caller: kube.Caller) -> list[str]:
     """Namespaces for the switcher: all, for those who may list them; otherwise the
     configured (KMM_NAMESPACES) or known namespaces in which the caller may list models."""
-    known = synced_snapshot(CACHE_WAIT_SECONDS).namespaces
+    known = _known_namespaces()
     if kube.allowed(caller, "list", resource="namespaces", group=""):
         return list(known)
     return kube.listable_namespaces(caller, settings.KMM_NAMESPACES or known)
+
+
+def creatable_namespaces(caller: kube.Caller) -> list[str] | None:
+    """Namespaces in which the caller may create models, for the add form's choice; None
+    when the caller may not list namespaces and none are configured (the form then takes
+    free text, checked when saved)."""
+    if not settings.KMM_NAMESPACES and not kube.allowed(caller, "list", resource="namespaces",
+                                                        group=""):
+        return None
+    candidates = visible_namespaces(caller)
+    if kube.allowed(caller, "create"):
+        return candidates
+    return [ns for ns in candidates if kube.allowed(caller, "create", ns)]
 
 
 def visible_models(caller: kube.Caller, namespace: str | None) -> tuple[list[Obj], int]:

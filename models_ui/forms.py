@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -121,10 +122,28 @@ def listing_formfield(spec: ListingField) -> forms.Field:
     if spec.kind == "choice":
         return forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in spec.choices], **common)
     if spec.kind == "multichoice":
+        # The annotation is comma-separated; the form shows checkboxes, so say what they mean.
+        common["help_text"] = re.sub(r"^Comma-separated (\w)", lambda m: m.group(1).upper(),
+                                     spec.help_text)
         return forms.MultipleChoiceField(choices=[(c, c) for c in spec.choices],
                                          widget=forms.CheckboxSelectMultiple, **common)
+    if spec.name in PER_TOKEN_PRICES:
+        common["label"] = spec.label.replace("per token", "per 1M tokens")
+        common["help_text"] = ("US dollars per million tokens, as prices are quoted (e.g. 0.50); "
+                               "stored per token (0.0000005), as OpenRouter lists it.")
+        return PerMillionPriceField(validators=[_parsed_by(spec)], **common)
     widget = forms.Textarea(attrs={"rows": 3}) if spec.kind in ("textarea", "json") \
         else forms.TextInput
+    return forms.CharField(widget=widget, validators=[_parsed_by(spec)], **common)
+
+
+# Listing prices per token: the form takes them per million tokens, as people quote them.
+PER_TOKEN_PRICES = frozenset({"pricing_prompt", "pricing_completion", "pricing_input_cache_read"})
+MILLION = Decimal(1_000_000)
+
+
+def _parsed_by(spec: ListingField) -> Any:
+    """A validator from a listing field's `parse` (its ValueError, as the field's error)."""
 
     def parse(raw: str) -> None:
         try:
@@ -132,7 +151,31 @@ def listing_formfield(spec: ListingField) -> forms.Field:
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
 
-    return forms.CharField(widget=widget, validators=[parse], **common)
+    return parse
+
+
+def per_million(per_token: Any) -> str:
+    """"0.00000002" (per token) as "0.02" (per 1M tokens); text that is no number stays."""
+    try:
+        return format((Decimal(str(per_token)) * MILLION).normalize(), "f")
+    except InvalidOperation:
+        return str(per_token)
+
+
+class PerMillionPriceField(forms.CharField):
+    """A per-token price typed per 1M tokens; cleans to the per-token text stored."""
+
+    def to_python(self, value: Any) -> str:
+        text = str(super().to_python(value)).strip()
+        if not text:
+            return ""
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise forms.ValidationError("Enter a price in US dollars, e.g. 0.50.") from None
+        if not amount.is_finite() or amount < 0:
+            raise forms.ValidationError("Enter a price of 0 or more US dollars.")
+        return format((amount / MILLION).normalize(), "f")
 
 
 def features_field(node: Node) -> forms.MultipleChoiceField:
@@ -158,13 +201,16 @@ class ModelEditForm(forms.Form):
     resource_version = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = "",
-                 model: Node = MODEL):
+                 model: Node = MODEL, start: Obj | None = None):
         self.base = base
         self.is_edit = base is not None
         self.model = model
         self.layout = LAYOUT if model is MODEL else form_layout(model)
         self.spec_node = model.child("spec")
-        super().__init__(data, initial=self._initial(base, namespace))
+        # The object whose values the unbound form shows: `base`, or a draft (switching
+        # from the YAML tab carries its unsaved edits here).
+        self.start = start if start is not None else base
+        super().__init__(data, initial=self._initial(self.start, namespace))
         if "features" in self.spec_node.properties:
             self.fields["features"] = features_field(self.spec_node.child("features"))
         for path in self.layout.scalar_paths:
@@ -173,6 +219,9 @@ class ModelEditForm(forms.Form):
         for spec in LISTING_FIELDS:
             self.fields[f"listing_{spec.name}"] = listing_formfield(spec)
         self.order_fields([f for fieldset in self.fieldsets for f in fieldset.fields])
+        if "engine" in self.fields:
+            engine = self.fields["engine"]
+            engine.choices = [("", "Choose an engine"), *engine.choices]  # type: ignore[attr-defined]
         self.fields["resource_profile"].widget.attrs["list"] = "resource-profiles"
         if field_name("cacheProfile") in self.fields:
             self.fields[field_name("cacheProfile")].widget.attrs["list"] = "cache-profiles"
@@ -220,14 +269,16 @@ class ModelEditForm(forms.Form):
             raw = annotations.get(listing.key)
             if raw is not None and listing.kind == "multichoice":
                 initial[f"listing_{listing.name}"] = [v.strip() for v in str(raw).split(",")]
+            elif raw is not None and listing.name in PER_TOKEN_PRICES:
+                initial[f"listing_{listing.name}"] = per_million(raw)
             elif raw is not None:
                 initial[f"listing_{listing.name}"] = raw
         return initial
 
     def initial_rows(self, prefix: str) -> list[dict[str, Any]]:
-        if self.base is None:
+        if self.start is None:
             return []
-        return self.row_kinds[prefix].to_rows(self.base)
+        return self.row_kinds[prefix].to_rows(self.start)
 
     def _lock_immutable(self, base: Obj) -> None:
         self.fields["name"].disabled = True

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from modelspec.listing import is_published
 from modelspec.objects import SERVER_FIELDS, strip_server_fields
 
 READY, SCALING, SCALED_TO_ZERO, NOT_READY = "ready", "scaling", "scaled-to-zero", "not-ready"
@@ -27,11 +28,20 @@ class ModelRow:
         self.metadata: dict[str, Any] = obj.get("metadata") or {}
         self.spec: dict[str, Any] = obj.get("spec") or {}
         self.status: dict[str, Any] = obj.get("status") or {}
+        # Why replicas are not ready, from KubeAI's pods (set by the views, which read them).
+        self.not_ready_reason: str | None = None
 
     @property
     def key(self) -> str:
         """namespace/name: how the bulk action names a model."""
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def dom_id(self) -> str:
+        """namespace/name as a valid CSS identifier, for element ids used as selectors
+        (htmx looks preserved elements up by `#id`): names may hold dots, which a
+        selector reads as a class. Neither part may contain "_", so the mapping is one to one."""
+        return f"{self.namespace}__{self.name.replace('.', '_')}"
 
     @property
     def name(self) -> str:
@@ -102,12 +112,21 @@ class ModelRow:
         return None if cache is None else bool(cache.get("loaded"))
 
     @property
+    def wanted_replicas(self) -> int:
+        """What KubeAI will run: spec.replicas (which it sets itself), never below
+        minReplicas while it autoscales; minReplicas alone before its first write."""
+        desired, minimum = self.desired_replicas, self.min_replicas or 0
+        if desired is None:
+            return minimum
+        return desired if self.spec.get("autoscalingDisabled") else max(desired, minimum)
+
+    @property
     def state(self) -> str:
         """Ready: every replica ready; scaled to zero: nothing wanted or running;
         scaling: some ready, or the count is moving; not ready: wanted but none ready."""
         desired = self.desired_replicas
         running, ready = self.all_replicas, self.ready_replicas
-        if not desired and running == 0:
+        if self.wanted_replicas == 0 and running == 0:
             return SCALED_TO_ZERO
         if ready > 0 and ready == running and (desired is None or desired == running):
             return READY
@@ -118,6 +137,27 @@ class ModelRow:
     @property
     def state_label(self) -> str:
         return STATES[self.state]
+
+    @property
+    def state_reason(self) -> str:
+        """Why the state is what it is, in words (shown on hover)."""
+        desired = self.desired_replicas
+        reason = f"{self.ready_replicas} of {self.all_replicas} replicas ready"
+        if desired is not None:
+            reason += f"; {desired} wanted (spec.replicas)"
+        else:
+            reason += f"; KubeAI scales between {self.min_replicas or 0} and " \
+                      f"{self.max_replicas if self.max_replicas is not None else 'any number'}"
+        if self.cache_loaded is False:
+            reason += "; the model cache is still loading"
+        return reason
+
+    @cached_property
+    def published(self) -> bool:
+        """Whether /public/api/models lists this model under the configured publication mode."""
+        from django.conf import settings
+
+        return is_published(self.obj, settings.KMM_PUBLISH_MODE, settings.KMM_PUBLISH_NAMESPACES)
 
     @cached_property
     def created(self) -> datetime.datetime | None:
@@ -133,6 +173,24 @@ class ModelRow:
     @cached_property
     def yaml(self) -> str:
         return to_yaml(self.obj)
+
+
+def pod_problem(pods: list[dict[str, Any]]) -> str | None:
+    """Why KubeAI's pods are not ready, as the cluster says it: the scheduler's reason for
+    a Pending pod (its FailedScheduling message), else a waiting container's reason."""
+    for pod in pods:
+        status = pod.get("status") or {}
+        for condition in status.get("conditions") or []:
+            if (condition.get("type") == "PodScheduled" and condition.get("status") == "False"
+                    and condition.get("message")):
+                return f"{condition.get('reason') or 'Unschedulable'}: {condition['message']}"
+    for pod in pods:
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason"):
+                return str(waiting["reason"]) + (f": {waiting['message']}"
+                                                 if waiting.get("message") else "")
+    return None
 
 
 def to_yaml(obj: dict[str, Any]) -> str:

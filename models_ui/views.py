@@ -8,9 +8,12 @@ Service-layer errors not handled here become error pages in kmm.middleware.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -21,18 +24,29 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 import kube
 from kmm.security import local_url
-from kube.cache import wait_for_write
-from models_ui import editing
+from kube.cache import synced_snapshot, wait_for_write
+from models_ui import editing, switching
 from models_ui.changelist import ChangeList
 from models_ui.cluster_schema import cluster_model
-from models_ui.data import Rights, visible_models, visible_namespaces
+from models_ui.data import (
+    CACHE_WAIT_SECONDS,
+    Rights,
+    creatable_namespaces,
+    visible_models,
+    visible_namespaces,
+)
 from models_ui.forms import FIELDSETS, ROW_KINDS, ModelEditForm
-from models_ui.presenters import ModelRow, to_yaml
+from models_ui.presenters import NOT_READY, ModelRow, pod_problem, to_yaml
 from models_ui.yaml_form import YamlForm
 from modelspec.errors import FieldError
-from modelspec.listing import PUBLISH_ANNOTATION, is_published, validate_listing
+from modelspec.listing import (
+    PUBLISH_ANNOTATION,
+    is_published,
+    listing_entries,
+    validate_listing,
+)
 from modelspec.names import is_namespace_name, model_key
-from modelspec.schema import SECTIONS
+from modelspec.schema import SECTIONS, node_at
 
 Obj = dict[str, Any]
 
@@ -82,10 +96,20 @@ def model_list(request: HttpRequest) -> HttpResponse:
         raise Http404("Not a namespace name.")
     models, _ = visible_models(_caller(request), namespace)
     query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:12]
-    etag = f'"{kube.visible_version(models)}-{query}"'
-    if _conditional(request, etag):
+    version = kube.visible_version(models)  # what this caller sees, nothing else (finding 8)
+    etag = f'"{version}-{query}"'
+    # A Not-ready row's reason comes from its pods, which can change while the models do
+    # not (the scheduler gives up after KubeAI's last write): then the reasons join the ETag.
+    explained = any(ModelRow(m).state == NOT_READY for m in models)
+    if not explained and _conditional(request, etag):
         return _not_modified(etag)
     changelist = ChangeList(request.GET, (ModelRow(m) for m in models), path=request.path)
+    if explained:
+        _explain_not_ready(_caller(request), changelist.rows)
+        reasons = repr([(r.key, r.not_ready_reason) for r in changelist.rows if r.not_ready_reason])
+        etag = f'"{version}-{query}-{hashlib.sha256(reasons.encode()).hexdigest()[:8]}"'
+        if _conditional(request, etag):
+            return _not_modified(etag)
     rights = Rights(_caller(request))
     context = {"cl": changelist, "namespace": namespace or "", "etag": etag,
                "can_add": rights.can_add(namespace),
@@ -94,6 +118,20 @@ def model_list(request: HttpRequest) -> HttpResponse:
         return _finish(request, render(request, "models_ui/model_list.html#results", context), etag)
     context["namespaces"] = _namespaces(request)
     return _finish(request, render(request, "models_ui/model_list.html", context), etag)
+
+
+# Pods are read only for the page's Not-ready rows, and for a bounded number of them.
+MAX_EXPLAINED_ROWS = 10
+
+
+def _explain_not_ready(caller: kube.Caller, rows: list[ModelRow]) -> None:
+    """Give each Not-ready row the reason its pods give (e.g. the scheduler's), if any."""
+    for row in [r for r in rows if r.state == NOT_READY][:MAX_EXPLAINED_ROWS]:
+        try:
+            row.not_ready_reason = pod_problem(kube.list_model_pods(caller, row.namespace,
+                                                                    row.name))
+        except kube.KubeError:
+            return  # no right to list pods there (or the server is gone): state alone
 
 
 @require_POST
@@ -110,8 +148,11 @@ def delete_selected(request: HttpRequest) -> HttpResponse:
         messages.warning(request, "Select the models to delete first.")
         return HttpResponseRedirect(back)
     if request.POST.get("confirm") != "yes":
+        snapshot = synced_snapshot(CACHE_WAIT_SECONDS)
+        published = [f"{ns}/{name}" for ns, name in targets
+                     if (model := snapshot.get(ns, name)) and ModelRow(model).published]
         return render(request, "models_ui/delete_selected.html",
-                      {"targets": targets, "keys": keys, "next": back})
+                      {"targets": targets, "keys": keys, "next": back, "published": published})
     deleted = 0
     for namespace, name in targets:
         try:
@@ -142,7 +183,7 @@ def model_detail(request: HttpRequest, namespace: str, name: str) -> HttpRespons
             return response
         return _missing(request, namespace, name)
     try:
-        events: list[Obj] | None = kube.list_model_events(caller, namespace, name, limit=20)
+        events: list[Obj] | None = kube.list_workload_events(caller, model, limit=20)
     except kube.Forbidden:
         events = None  # a viewer without rights on events still sees the model
     etag = '"' + hashlib.sha256(repr((model["metadata"]["resourceVersion"], [
@@ -151,7 +192,9 @@ def model_detail(request: HttpRequest, namespace: str, name: str) -> HttpRespons
     if _conditional(request, etag):
         return _not_modified(etag)
     rights = Rights(caller)
-    context = {"row": ModelRow(model), "events": events, "fieldsets": detail_fieldsets(model),
+    row = ModelRow(model)
+    _explain_not_ready(caller, [row])
+    context = {"row": row, "events": events, "fieldsets": detail_fieldsets(model),
                "etag": etag, "can_change": rights.can_change(namespace),
                "can_delete": rights.can_delete(namespace),
                "published": is_published(model, settings.KMM_PUBLISH_MODE,
@@ -177,15 +220,29 @@ def detail_fieldsets(model: Obj) -> list[tuple[str, list[tuple[str, str, Any]]]]
     for fieldset in form.fieldsets:
         items = [(str(form.fields[name].label), *_display(form.initial.get(name)))
                  for name in fieldset.fields]
-        items += [(form.row_kinds[prefix].title, *_display(form.initial_rows(prefix)))
+        items += [(form.row_kinds[prefix].title,
+                   *_display_rows(prefix, form.initial_rows(prefix)))
                   for prefix in fieldset.rows]
-        groups.append((fieldset.title, items))
+        shown = [item for item in items if item[1] != "empty"]  # unset fields take defaults
+        if shown:
+            groups.append((fieldset.title, shown))
     known = schema.child("spec").properties
     other = {k: v for k, v in (model.get("spec") or {}).items() if k not in known}
     if other:
         title = next(s.title for s in SECTIONS if s.slug == "other")
         groups.append((title, [(key, "yaml", to_yaml_value(value)) for key, value in other.items()]))
     return groups
+
+
+def _display_rows(prefix: str, rows: list[dict[str, Any]]) -> tuple[str, Any]:
+    """Environment variables as KEY=value lines, arguments one a line, labels as chips."""
+    if prefix == "env" and rows:
+        return "lines", [f"{row['name']}={row['value']}" for row in rows]
+    if prefix == "args" and rows:
+        return "lines", [row["value"] for row in rows]
+    if prefix == "labels" and rows:
+        return "tags", [f"{row['key']}={row['value']}" for row in rows]
+    return _display(rows)
 
 
 def to_yaml_value(value: Any) -> str:
@@ -230,6 +287,8 @@ def model_add(request: HttpRequest) -> HttpResponse:
     model = cluster_model()
     form: ModelEditForm | YamlForm = (YamlForm(data, namespace=namespace, model=model) if yaml_mode
                                       else ModelEditForm(data, namespace=namespace, model=model))
+    if request.method == "POST" and request.POST.get("_switch"):
+        return _switch_tab(request, form, base=None, namespace=namespace)
     if request.method == "POST" and form.is_valid():
         desired = form.cleaned_data["text"] if isinstance(form, YamlForm) else form.to_object()
         try:
@@ -238,9 +297,28 @@ def model_add(request: HttpRequest) -> HttpResponse:
             form.add_api_errors(exc.errors)
         except kube.AlreadyExists as exc:
             _already_exists(form, exc)
+        except (kube.NotFound, kube.Forbidden) as exc:
+            _namespace_refused(form, exc, str(desired["metadata"].get("namespace", "")))
+            # The form comes back with the error on the namespace; a refusal stays a 403.
+            return _render_form(request, form, status=exc.status if isinstance(
+                exc, kube.Forbidden) else 400)
         else:
             return _saved(request, created, "added")
     return _render_form(request, form, status=400 if form.is_bound else 200)
+
+
+def _namespace_refused(form: ModelEditForm | YamlForm, exc: kube.KubeError,
+                       namespace: str) -> None:
+    """Creating in a namespace that does not exist (a typo) or that the caller may not
+    write to is an error on the namespace, with the form kept."""
+    if isinstance(exc, kube.NotFound):
+        message = f"There is no namespace “{namespace}”."
+    else:
+        message = f"You may not create models in namespace “{namespace}” (or it does not exist)."
+    if isinstance(form, ModelEditForm):
+        form.add_error("namespace", message)
+    else:
+        form.add_api_errors([FieldError("metadata.namespace", message)])
 
 
 def _already_exists(form: ModelEditForm | YamlForm, exc: kube.AlreadyExists) -> None:
@@ -270,22 +348,36 @@ def model_change(request: HttpRequest, namespace: str, name: str) -> HttpRespons
         return redirect("models_ui:change", namespace, name)
     form = (YamlForm(request.POST, base=original, model=cluster_model()) if yaml_mode
             else ModelEditForm(request.POST, base=original, model=cluster_model()))
+    if request.POST.get("_switch"):
+        return _switch_tab(request, form, base=original, namespace=namespace)
     if not form.is_valid():
         return _render_form(request, form, original=original, status=400)
-    desired = form.cleaned_data["text"] if isinstance(form, YamlForm) else form.to_object()
+    change = editing.change_of(form, original)
+    if not change:
+        messages.info(request, f"The model “{name}” in namespace “{namespace}” was not changed: "
+                               "nothing was edited.")
+        return _after_save(request, namespace, name)
     try:
-        saved = editing.update(caller, original, desired)
+        applied = editing.update(caller, original, change)
     except kube.Conflict as exc:
         if exc.current is None:
             raise
-        conflict = editing.conflict_view(original, desired, exc.current)
+        conflict = editing.conflict_view(original, change, exc)
         return _render_form(request, form, original=original, conflict=conflict, status=409)
     except kube.NotFound:
         return _missing(request, namespace, name)
     except kube.Invalid as exc:
         form.add_api_errors(exc.errors)
         return _render_form(request, form, original=original, status=400)
-    return _saved(request, saved, "changed")
+    return _saved(request, applied.model, "changed", note=_rebased_note(applied))
+
+
+def _rebased_note(applied: kube.Applied) -> str:
+    if not applied.rebased:
+        return ""
+    elsewhere = ", ".join(applied.moved_on) if applied.moved_on else "its status only"
+    return (f" It had also changed elsewhere since you opened it ({elsewhere}); your change "
+            "was applied to that newer version.")
 
 
 @require_POST
@@ -305,10 +397,28 @@ def model_reapply(request: HttpRequest, namespace: str, name: str) -> HttpRespon
     return _saved(request, saved, "changed")
 
 
-def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
+def _switch_tab(request: HttpRequest, form: ModelEditForm | YamlForm, *, base: Obj | None,
+                namespace: str) -> HttpResponse:
+    """The other tab, showing the unsaved values of this one (or this one, saying why not)."""
+    wanted = request.POST.get("_switch")
+    switched: ModelEditForm | YamlForm | None = form
+    if wanted == "yaml" and isinstance(form, ModelEditForm):
+        switched = switching.to_yaml_tab(form, base=base, namespace=namespace)
+    elif wanted == "form" and isinstance(form, YamlForm):
+        switched = switching.to_form_tab(form, base=base, namespace=namespace)
+    if switched is None:
+        return _render_form(request, form, original=base, status=400)
+    return _render_form(request, switched, original=base)
+
+
+def _saved(request: HttpRequest, model: Obj, verb: str, note: str = "") -> HttpResponse:
     namespace, name = model["metadata"]["namespace"], model["metadata"]["name"]
     wait_for_write(namespace, name, model)
-    messages.success(request, f"The model “{name}” in namespace “{namespace}” was {verb}.")
+    messages.success(request, f"The model “{name}” in namespace “{namespace}” was {verb}.{note}")
+    return _after_save(request, namespace, name)
+
+
+def _after_save(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     if "_continue" in request.POST:
         return redirect("models_ui:change", namespace, name)
     if "_addanother" in request.POST:
@@ -316,20 +426,92 @@ def _saved(request: HttpRequest, model: Obj, verb: str) -> HttpResponse:
     return HttpResponseRedirect(_detail_url(namespace, name))
 
 
-def _render_form(request: HttpRequest, form: ModelEditForm | YamlForm, *, original: Obj | None = None,
+# Fieldsets most models leave empty: folded until opened, unless they hold a value or an error.
+COLLAPSIBLE = frozenset({"load-balancing", "server", "adapters", "files", "listing"})
+
+# What the schema's descriptions do not say, but an operator setting the field must know.
+FIELD_NOTES = {
+    "replicas": "KubeAI's autoscaler manages this number between min and max replicas: a value "
+                "set here holds only until its next decision, unless autoscaling is disabled "
+                "below.",
+}
+
+
+def _fieldset_views(form: ModelEditForm) -> list[tuple[Any, bool, bool]]:
+    """(fieldset, collapsible, open) for the form template."""
+    views = []
+    for fieldset in form.fieldsets:
+        collapsible = fieldset.slug in COLLAPSIBLE
+        views.append((fieldset, collapsible, collapsible and _holds_something(form, fieldset)))
+    return views
+
+
+def _holds_something(form: ModelEditForm, fieldset: Any) -> bool:
+    """Whether a fieldset holds an error, or a value other than the schema's default (the
+    API server writes defaults into every model: they do not make a section worth opening)."""
+    for name in fieldset.fields:
+        field = form[name]
+        if field.errors:
+            return True
+        value = field.value()
+        if value not in (None, "", [], False) and str(value) != str(_default(name)):
+            return True
+    for prefix in fieldset.rows:
+        rows = form.formsets[prefix]
+        if form.row_errors.get(prefix):
+            return True
+        if rows.is_bound and (rows.total_error_count() or any(f.has_changed() for f in rows.forms)):
+            return True
+        if not rows.is_bound and rows.initial:
+            return True
+    return False
+
+
+def _default(field: str) -> Any:
+    path = field.replace("__", ".")
+    try:
+        return node_at(path).default
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
+def _render_form(request: HttpRequest, form: ModelEditForm | YamlForm, *,
+                 original: Obj | None = None,
                  conflict: editing.ConflictView | None = None, status: int = 200) -> HttpResponse:
+    yaml_mode = isinstance(form, YamlForm)
+    namespace_param = request.GET.get("namespace", "")
+    # Explicit, as a tab switch renders the other mode at this mode's URL.
+    action = "?" + urlencode({k: v for k, v in (("namespace", namespace_param),
+                                                 ("mode", "yaml" if yaml_mode else "")) if v})
     context = {
         "form": form,
-        "yaml_mode": isinstance(form, YamlForm),
+        "form_action": action,
+        "yaml_mode": yaml_mode,
         "fieldsets": form.fieldsets if isinstance(form, ModelEditForm) else FIELDSETS,
+        "fieldset_views": _fieldset_views(form) if isinstance(form, ModelEditForm) else [],
+        "field_notes": FIELD_NOTES,
         "row_kinds": form.row_kinds if isinstance(form, ModelEditForm) else ROW_KINDS,
         "original": original,
         "original_token": editing.seal_original(original) if original else "",
         "conflict": conflict,
         "namespaces": _namespaces(request),
-        "namespace_param": request.GET.get("namespace", ""),
+        "namespace_param": namespace_param,
     }
+    if isinstance(form, ModelEditForm) and form.base is None:
+        _offer_namespaces(form, creatable_namespaces(_caller(request)))
     return render(request, "models_ui/model_form.html", context, status=status)
+
+
+def _offer_namespaces(form: ModelEditForm, choices: list[str] | None) -> None:
+    """The namespace as a choice of those the caller may create in, when they can be listed;
+    a value typed elsewhere (the YAML tab) stays selected so its error shows on it."""
+    if not choices:
+        return
+    current = str(form["namespace"].value() or "")
+    options = [("", "Choose a namespace"), *((ns, ns) for ns in choices)]
+    if current and current not in choices:
+        options.append((current, current))
+    form.fields["namespace"].widget = forms.Select(choices=options)
 
 
 @require_GET
@@ -345,10 +527,26 @@ def model_version(request: HttpRequest, namespace: str, name: str) -> HttpRespon
     return render(request, "models_ui/includes/changed_elsewhere.html", {"current": current})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def model_publish(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
-    """Turn publication on the public endpoint on or off (the publish annotation)."""
-    publish = request.POST.get("publish") == "true"
+    """Turn publication on the public endpoint on or off (the publish annotation).
+
+    Publishing asks first, showing the entry anyone will be able to read; stopping
+    does not (it only takes something public away)."""
+    publish = request.POST.get("publish", "true") == "true"
+    try:
+        model = kube.get_model(_caller(request), namespace, name)
+    except kube.NotFound:
+        return _missing(request, namespace, name)
+    if publish and (request.method == "GET" or request.POST.get("confirm") != "yes"):
+        entries = listing_entries(model)
+        pricing = entries[0]["pricing"]
+        return render(request, "models_ui/publish_confirm.html", {
+            "row": ModelRow(model), "entries_json": json.dumps(entries, indent=2),
+            "free": all(str(pricing.get(k, "0")) in ("0", "0.0") for k in ("prompt", "completion")),
+            "listing_problems": validate_listing(model)})
+    if request.method == "GET":
+        return HttpResponseRedirect(_detail_url(namespace, name))
     patch = {"metadata": {"annotations": {PUBLISH_ANNOTATION: "true" if publish else "false"}}}
     try:
         saved = kube.patch_model(_caller(request), namespace, name, patch)
@@ -378,7 +576,7 @@ def model_delete(request: HttpRequest, namespace: str, name: str) -> HttpRespons
         wait_for_write(namespace, name, None)
         messages.success(request, f"The model “{name}” in namespace “{namespace}” was deleted.")
         return HttpResponseRedirect(reverse("models_ui:list") + f"?namespace={namespace}")
-    return render(request, "models_ui/model_delete.html", {"row": ModelRow(model)})
+    return render(request, "models_ui/model_delete.html", {"row": ModelRow(model)})  # row.published
 
 
 # --- rows (htmx) ------------------------------------------------------------------------

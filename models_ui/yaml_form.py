@@ -123,10 +123,12 @@ class YamlForm(forms.Form):
         help_text=f"A complete Model object (apiVersion {API_VERSION}, kind {KIND}).")
 
     def __init__(self, data: Any = None, *, base: Obj | None = None, namespace: str = "",
-                 model: Node = MODEL):
+                 model: Node = MODEL, start: Obj | None = None):
         self.base = base
         self.model = model
-        initial = editable_yaml(base) if base is not None else _skeleton(namespace)
+        # `start`: a draft to show instead of the stored object (the form tab's unsaved edits).
+        shown = start if start is not None else base
+        initial = editable_yaml(shown) if shown is not None else _skeleton(namespace)
         super().__init__(data, initial={"text": initial})
         self.problems: list[tuple[int | None, FieldError]] = []
         self.lines: dict[str, int] = {}

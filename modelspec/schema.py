@@ -123,6 +123,15 @@ def _min_not_above_max(spec: Mapping[str, Any]) -> bool:
     return not (isinstance(low, int) and isinstance(high, int) and low > high)
 
 
+# Not in KubeAI's CRD: kmm's own bound on model and adapter URLs, checked before anything is
+# sent (a Model object is at most ~1.5 MB in etcd; a URL is a few hundred characters).
+URL_MAX_LENGTH = 2048
+URL_LENGTH_RULE = Rule(
+    message=f"url must be at most {URL_MAX_LENGTH} characters.",
+    check=lambda url: len(url) <= URL_MAX_LENGTH,
+)
+
+
 def _url(spec: Mapping[str, Any]) -> str:
     url = spec.get("url")
     return url if isinstance(url, str) else ""
@@ -172,6 +181,7 @@ ADAPTER = Node(
                     check=_starts_with_any(ADAPTER_URL_PREFIXES),
                     cel=_cel_starts_with_any(ADAPTER_URL_PREFIXES),
                 ),
+                URL_LENGTH_RULE,
             ),
         ),
     ),
@@ -305,6 +315,7 @@ SPEC = Node(
                     check=_starts_with_any(URL_PREFIXES),
                     cel=_cel_starts_with_any(URL_PREFIXES),
                 ),
+                URL_LENGTH_RULE,
             ),
             section="basics",
         ),

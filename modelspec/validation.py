@@ -141,8 +141,8 @@ def validate_model(obj: Mapping[str, Any], old: Mapping[str, Any] | None = None,
     """
     obj = with_defaults(obj, model)
     errors = validate_metadata(obj.get("metadata") or {})
-    if "spec" not in obj:
-        errors.append(FieldError("spec", "This field is required."))
+    if not isinstance(obj.get("spec"), Mapping):  # missing, or null: a Model without a spec
+        errors.append(FieldError("spec", "This field is required and must be an object."))
     _walk(model, obj, old, "", errors)
     return errors
 

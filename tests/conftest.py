@@ -32,9 +32,13 @@ _started: list[controlplane.ControlPlane] = []
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Anything that touches the control plane is an integration test.
+    # Anything that touches the control plane is an integration test; the fleet's are
+    # counted on their own.
     for item in items:
-        if "control_plane" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "fleet_plane" in fixtures:
+            item.add_marker(pytest.mark.kubeai_fleet)
+        elif "control_plane" in fixtures:
             item.add_marker(pytest.mark.cluster)
 
 
@@ -42,10 +46,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     reports = [r for r in terminalreporter.stats.get("passed", []) if r.when == "call"]
     failed = [r for r in terminalreporter.stats.get("failed", []) if r.when == "call"]
     integration = [r for r in reports if "cluster" in r.keywords]
+    fleet = [r for r in reports if "kubeai_fleet" in r.keywords]
+    skipped_fleet = [r for r in terminalreporter.stats.get("skipped", [])
+                     if "kubeai_fleet" in r.keywords]
     terminalreporter.write_line(
         f"integration tests against the real API server: {len(integration)} passed, "
         f"{sum('cluster' in r.keywords for r in failed)} failed; "
-        f"unit and other tests: {len(reports) - len(integration)} passed")
+        f"fleet tests against KubeAI's real controller: {len(fleet)} passed, "
+        f"{sum('kubeai_fleet' in r.keywords for r in failed)} failed, "
+        f"{len(skipped_fleet)} skipped; "
+        f"unit and other tests: {len(reports) - len(integration) - len(fleet)} passed")
     from tests.rbac import by_category, forbidden_attempts, forbidden_successes
 
     if forbidden_attempts:
@@ -58,6 +68,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"control plane: kube-apiserver {plane.version} at {plane.server}, "
             f"ready in {plane.started_in:.1f}s"
         )
+    from tests.fleet.conftest import FIGURES, STARTED
+
+    for plane in STARTED:
+        terminalreporter.write_line(
+            f"fleet: KubeAI, kube-scheduler, kube-controller-manager and KWOK beside "
+            f"kube-apiserver {plane.version}, ready in {plane.started_in:.1f}s")
+    for what, seconds in FIGURES.items():
+        terminalreporter.write_line(f"fleet: {what}: {seconds:.2f}")
 
 
 @pytest.fixture

@@ -295,3 +295,17 @@ def test_in_a_pod_the_rotated_service_account_token_is_read_again(
         assert kube.who_am_i(caller).user == f"system:serviceaccount:{namespace}:second"
     finally:
         cluster.close()
+
+
+def test_dropping_a_watch_on_purpose_does_not_count_the_api_server_as_down(
+        admin: kube.Caller) -> None:
+    cache = own_cache(admin)
+    try:
+        dropped = cache.models.response
+        cache.restart_watch()
+        assert eventually(lambda: cache.models.response not in (None, dropped), 10)
+        assert not admin.cluster.gate.down
+        assert cache.stats()["models"].restarts["error"] == 0
+    finally:
+        cache.stop()
+    assert not admin.cluster.gate.down

@@ -81,6 +81,8 @@ def test_it_reports_the_cache(client: Client, cache: ModelCache) -> None:
     assert re.search(r"^kmm_cache_models \d+", body, re.M)
     assert re.search(r"^kmm_cache_age_seconds \d", body, re.M)
     assert 'kmm_watch_restarts_total{reason="gone",resource="models"}' in body
+    assert re.search(r"^kmm_apiserver_down 0\.0", body, re.M)
+    assert 'kmm_apiserver_refused_total{reason="busy"}' in body
 
 
 def test_it_counts_api_server_errors(client: Client, admin: kube.Caller, namespace: str) -> None:

@@ -15,7 +15,8 @@ from devcluster import controlplane
 from kube.cache import ModelCache
 from models_api import views
 from modelspec.listing import ANNOTATION_PREFIX as P
-from tests.conftest import make_model
+from tests.catalog import catalog_models
+from tests.conftest import make_model, set_status
 
 pytestmark = pytest.mark.cluster
 
@@ -355,3 +356,94 @@ def test_it_serves_swagger_ui_from_the_app(client: Client,
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
     assert b"cdn" not in response.content.lower()
+
+
+# --- a PATCH without resourceVersion: the three-way rule -----------------------------------
+
+def patch_read_before(client: Client, stale: dict[str, Any], path: str, body: Any) -> Any:
+    """PATCH while the view reads the model as it was before someone else's write, as when
+    that write lands between the view's read and its patch (a real race, made
+    deterministic; the objects are the API server's own)."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(kube, "get_model", lambda *args, **kwargs: stale)
+        return send(client, "PATCH", path, body)
+
+
+@pytest.mark.parametrize("meanwhile", ["status", "replicas"])
+def test_an_unpinned_patch_is_applied_over_other_writes(client: Client, admin: kube.Caller,
+                                                        namespace: str, meanwhile: str) -> None:
+    stale = kube.create_model(admin, make_model(namespace, "busy"))
+    if meanwhile == "status":
+        set_status(namespace, "busy", {"replicas": {"all": 1, "ready": 1}})
+    else:
+        kube.patch_model(admin, namespace, "busy", {"spec": {"replicas": 2}})
+    response = patch_read_before(client, stale, url(namespace, "busy"),
+                                 {"spec": {"minReplicas": 1}})
+    assert response.status_code == 200, response.json()
+    stored = kube.get_model(admin, namespace, "busy")
+    assert stored["spec"]["minReplicas"] == 1
+    assert stored["spec"].get("replicas") == (2 if meanwhile == "replicas" else None)
+
+
+def test_an_unpinned_patch_of_a_field_changed_meanwhile_is_a_409(
+        client: Client, admin: kube.Caller, namespace: str) -> None:
+    stale = kube.create_model(admin, make_model(namespace, "fought"))
+    newer = kube.patch_model(admin, namespace, "fought", {"spec": {"minReplicas": 3}})
+    response = patch_read_before(client, stale, url(namespace, "fought"),
+                                 {"spec": {"minReplicas": 1}})
+    assert response.status_code == 409
+    assert response.json()["currentResourceVersion"] == newer["metadata"]["resourceVersion"]
+    assert response.json()["errors"][0]["field"] == "spec.minReplicas"
+    assert kube.get_model(admin, namespace, "fought")["spec"]["minReplicas"] == 3
+
+
+# --- unchanged writes change no byte -------------------------------------------------------
+
+def test_an_unchanged_put_of_every_catalog_model_changes_no_byte(client: Client,
+                                                                 admin: kube.Caller,
+                                                                 namespace: str) -> None:
+    for body in catalog_models(namespace):
+        body["metadata"]["annotations"] = {"example.com/note": "one\ntwo\n"}
+        kube.create_model(admin, body)
+        name = body["metadata"]["name"]
+        set_status(namespace, name, {"replicas": {"all": 0, "ready": 0}})
+        before = client.get(url(namespace, name)).json()
+        response = send(client, "PUT", url(namespace, name), before)
+        assert response.status_code == 200, response.json()
+        assert json.dumps(kube.get_model(admin, namespace, name)) == json.dumps(before), name
+
+
+# --- auth mode none: scripts are not CSRF cases ---------------------------------------------
+
+def test_in_mode_none_a_script_writes_without_a_csrf_token(admin: kube.Caller,
+                                                           namespace: str) -> None:
+    script = Client(enforce_csrf_checks=True)  # like curl: no cookie, no Origin
+    response = script.post(url(namespace), json.dumps(make_model(namespace, "scripted")),
+                           content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert script.delete(url(namespace, "scripted")).status_code == 204
+
+
+@pytest.mark.parametrize("header", [{"HTTP_ORIGIN": "https://evil.example"},
+                                    {"HTTP_SEC_FETCH_SITE": "cross-site"}])
+def test_in_mode_none_a_browser_write_still_needs_the_csrf_token(
+        admin: kube.Caller, namespace: str, header: dict[str, str]) -> None:
+    browser = Client(enforce_csrf_checks=True, **header)
+    response = browser.post(url(namespace), json.dumps(make_model(namespace, "forged")),
+                            content_type="application/json")
+    assert response.status_code == 403
+    assert "CSRF check failed" in response.json()["detail"]
+    assert "bearer" not in response.json()["detail"]
+    with pytest.raises(kube.NotFound):
+        kube.get_model(admin, namespace, "forged")
+
+
+def test_in_mode_none_the_browsers_own_pages_write_with_the_token(admin: kube.Caller,
+                                                                  namespace: str) -> None:
+    browser = Client(enforce_csrf_checks=True, HTTP_ORIGIN="http://testserver",
+                     HTTP_SEC_FETCH_SITE="same-origin")
+    browser.get("/")  # a page sets the csrftoken cookie
+    token = browser.cookies["csrftoken"].value
+    response = browser.post(url(namespace), json.dumps(make_model(namespace, "clicked")),
+                            content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201

@@ -123,6 +123,7 @@ def test_a_stale_update_is_refused_with_the_current_version(admin: kube.Caller,
     base = kube.create_model(admin, make_model(namespace, "stale"))
     someone_else = copy.deepcopy(base)
     someone_else["spec"]["owner"] = "someone-else"
+    someone_else["spec"]["targetRequests"] = 6
     moved_on = kube.update_model(admin, base, someone_else)
 
     mine = copy.deepcopy(base)
@@ -131,10 +132,26 @@ def test_a_stale_update_is_refused_with_the_current_version(admin: kube.Caller,
         kube.update_model(admin, base, mine)
 
     assert caught.value.status == 409
+    assert caught.value.fields == ["spec.targetRequests"]
     assert caught.value.current_resource_version == moved_on["metadata"]["resourceVersion"]
     assert caught.value.current is not None
     assert caught.value.current["spec"]["owner"] == "someone-else"
-    assert kube.get_model(admin, namespace, "stale")["spec"]["targetRequests"] == 100
+    assert kube.get_model(admin, namespace, "stale")["spec"]["targetRequests"] == 6
+
+
+def test_an_update_over_other_changes_is_applied_to_the_current_version(
+        admin: kube.Caller, namespace: str) -> None:
+    base = kube.create_model(admin, make_model(namespace, "moved"))
+    set_status(namespace, "moved", {"replicas": {"all": 1, "ready": 1}})
+    kube.patch_model(admin, namespace, "moved", {"spec": {"replicas": 1}})
+
+    applied = kube.apply_change(admin, base, {"spec": {"minReplicas": 1}})
+
+    assert applied.rebased
+    assert applied.moved_on == ["spec.replicas"]
+    spec = kube.get_model(admin, namespace, "moved")["spec"]
+    assert (spec["replicas"], spec["minReplicas"]) == (1, 1)
+    assert applied.model["status"]["replicas"] == {"all": 1, "ready": 1}
 
 
 def test_a_stale_replace_is_refused(admin: kube.Caller, namespace: str) -> None:

@@ -331,22 +331,25 @@ class TestChange:
                                                  namespace: str) -> None:
         kube.create_model(admin, make_model(namespace, "raced", owner="first"))
         data = form_data(client.get(f"/models/{namespace}/raced/change/"))
-        kube.patch_model(admin, namespace, "raced", {"spec": {"image": "theirs:1"}})
+        kube.patch_model(admin, namespace, "raced",
+                         {"spec": {"image": "theirs:1", "targetRequests": 50}})
         data["targetRequests"] = "9"
         response = client.post(f"/models/{namespace}/raced/change/", data)
         conflict = response.context["conflict"]
         assert response.status_code == 409
+        assert conflict.fields == ["spec.targetRequests"]
         assert "+  image: theirs:1" in conflict.theirs_diff
-        assert "-  targetRequests: 100" in conflict.result_diff
+        assert "-  targetRequests: 50" in conflict.result_diff
         assert "+  targetRequests: 9" in conflict.result_diff
-        assert kube.get_model(admin, namespace, "raced")["spec"]["targetRequests"] == 100
+        assert kube.get_model(admin, namespace, "raced")["spec"]["targetRequests"] == 50
 
     def test_my_change_can_be_reapplied_to_the_current_version(self, client: Client,
                                                                admin: kube.Caller,
                                                                namespace: str) -> None:
         kube.create_model(admin, make_model(namespace, "again"))
         data = form_data(client.get(f"/models/{namespace}/again/change/"))
-        kube.patch_model(admin, namespace, "again", {"spec": {"image": "theirs:1"}})
+        kube.patch_model(admin, namespace, "again",
+                         {"spec": {"image": "theirs:1", "targetRequests": 50}})
         data["targetRequests"] = "9"
         conflict = client.post(f"/models/{namespace}/again/change/", data).context["conflict"]
         response = client.post(f"/models/{namespace}/again/reapply/", {
@@ -458,7 +461,7 @@ class TestListing:
                                                  namespace: str) -> None:
         response = client.post("/add/", new_model_data(
             namespace, "listed", listing_display_name="Listed 8B",
-            listing_pricing_prompt="0.0000005", listing_sampling_parameters=["top_p", "seed"],
+            listing_pricing_prompt="0.50", listing_sampling_parameters=["top_p", "seed"],
             listing_publish="true"))
         assert response.status_code == 302
         annotations = kube.get_model(admin, namespace, "listed")["metadata"]["annotations"]
@@ -467,7 +470,9 @@ class TestListing:
             "openrouter.kmm.io/display-name": "Listed 8B",
             "openrouter.kmm.io/pricing-prompt": "0.0000005",
             "openrouter.kmm.io/sampling-parameters": "top_p,seed",
-        }
+        }  # the form takes prices per 1M tokens; the annotation holds them per token
+        edit = client.get(f"/models/{namespace}/listed/change/")
+        assert edit.context["form"]["listing_pricing_prompt"].value() == "0.5"
 
     def test_a_bad_listing_value_is_refused_on_its_field(self, client: Client,
                                                          namespace: str) -> None:
@@ -479,8 +484,12 @@ class TestListing:
                                                  namespace: str) -> None:
         kube.create_model(admin, make_model(namespace, "toggled"))
         assert client.get(f"/models/{namespace}/toggled/").context["published"] is False
-        response = client.post(f"/models/{namespace}/toggled/publish/", {"publish": "true"},
-                               follow=True)
+        asked = client.post(f"/models/{namespace}/toggled/publish/", {"publish": "true"})
+        assert b"anyone who can reach kmm may read" in asked.content
+        assert b"consumers will see this model as free" in asked.content
+        assert "annotations" not in kube.get_model(admin, namespace, "toggled")["metadata"]
+        response = client.post(f"/models/{namespace}/toggled/publish/",
+                               {"publish": "true", "confirm": "yes"}, follow=True)
         assert response.context["published"] is True
         assert "is now published" in response.content.decode()
         annotations = kube.get_model(admin, namespace, "toggled")["metadata"]["annotations"]

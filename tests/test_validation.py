@@ -255,6 +255,12 @@ def test_api_server_causes_land_on_the_right_field(field: str, message: str,
     assert locate_cause(field, message) == expected
 
 
+def test_a_null_spec_is_refused_like_a_missing_one() -> None:
+    for body in ({"metadata": {"name": "m"}}, {"metadata": {"name": "m"}, "spec": None}):
+        assert ("spec", "This field is required and must be an object.") in {
+            (e.path, e.message) for e in validate_model(body)}
+
+
 def test_a_pattern_ends_at_the_end_of_the_text_as_in_go() -> None:
     # Python's `$` also matches before a trailing newline; the API server's (Go) does not.
     from modelspec.schema import pattern_regex

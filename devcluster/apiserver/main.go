@@ -1,10 +1,14 @@
-// Command kmm-apiserver runs a real kube-apiserver with an embedded etcd in one
-// process, for kmm's local control plane (make run, make cluster, make test).
+// Command kmm-apiserver is the multi-call binary of kmm's local control plane
+// (make run, make cluster, make test): one link of one k8s.io/kubernetes module
+// graph, so the three components share every compiled package.
 //
 // Usage:
 //
 //	kmm-apiserver --etcd-dir DIR --etcd-client-url URL --etcd-peer-url URL -- <kube-apiserver flags>
+//	kmm-apiserver scheduler [--exit-with-stdin] -- <kube-scheduler flags>
+//	kmm-apiserver controller-manager [--exit-with-stdin] -- <kube-controller-manager flags>
 //
+// The first form runs kube-apiserver with an embedded etcd.
 // Flags after "--" go to kube-apiserver unchanged; --etcd-servers is added here.
 // The Python side (devcluster/controlplane.py) owns the certificates, tokens and
 // every kube-apiserver flag, so the same configuration also drives separate
@@ -20,12 +24,40 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
 	"go.etcd.io/etcd/server/v3/embed"
 	"k8s.io/component-base/cli"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "scheduler":
+			runComponent(scheduler.NewSchedulerCommand(), os.Args[2:])
+		case "controller-manager":
+			runComponent(controllermanager.NewControllerManagerCommand(), os.Args[2:])
+		}
+	}
+	runAPIServer()
+}
+
+// runComponent runs kube-scheduler or kube-controller-manager with the flags after "--".
+func runComponent(cmd *cobra.Command, args []string) {
+	ours, rest := splitArgs(args)
+	flags := flag.NewFlagSet(cmd.Name(), flag.ExitOnError)
+	exitWithStdin := flags.Bool("exit-with-stdin", false, "shut down when stdin closes (the parent died)")
+	_ = flags.Parse(ours)
+	if *exitWithStdin {
+		go shutdownWhenStdinCloses()
+	}
+	cmd.SetArgs(rest)
+	os.Exit(cli.Run(cmd))
+}
+
+func runAPIServer() {
 	ours, apiserverArgs := splitArgs(os.Args[1:])
 
 	flags := flag.NewFlagSet("kmm-apiserver", flag.ExitOnError)

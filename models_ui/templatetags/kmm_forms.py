@@ -46,3 +46,35 @@ def age(created: Any) -> str:
         if seconds >= size * (2 if unit != "m" else 1):
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+@register.filter
+def timestamp(value: Any) -> Any:
+    """An RFC 3339 time from the API server ("2026-11-28T17:02:11Z") as a datetime."""
+    import datetime
+
+    if isinstance(value, datetime.datetime) or not value:
+        return value or None
+    try:
+        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+@register.filter
+def diff_lines(diff: str) -> list[tuple[str, str]]:
+    """A unified diff's lines with their kind (add, del, hunk, file or same), for colours."""
+    lines = []
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            kind = "file"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = "same"
+        lines.append((kind, line))
+    return lines

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+import kube
 from devcluster import controlplane
 from devcluster.controlplane import free_port
+from tests.rbac import Tenancy, setup_tenancy
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -75,6 +77,20 @@ def kmm_url(control_plane: controlplane.ControlPlane) -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def token_kmm(control_plane: controlplane.ControlPlane) -> Iterator[str]:
+    """kmm in token mode: people sign in with their own Kubernetes token."""
+    process, url = start_kmm(control_plane, KMM_AUTH_MODE="token", KMM_SECURE_COOKIES="false")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def tenancy(control_plane: controlplane.ControlPlane) -> Tenancy:
+    return setup_tenancy(kube.default_cluster().as_app())
 
 
 @pytest.fixture

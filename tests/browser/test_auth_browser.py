@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 import kube
 from devcluster.controlplane import ControlPlane
-from tests.browser.conftest import start_kmm
 from tests.conftest import make_model, wait_for_cache
-from tests.rbac import Tenancy, setup_tenancy
-
-
-@pytest.fixture(scope="module")
-def token_kmm(control_plane: ControlPlane) -> Iterator[str]:
-    process, url = start_kmm(control_plane, KMM_AUTH_MODE="token", KMM_SECURE_COOKIES="false")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def tenancy(control_plane: ControlPlane) -> Tenancy:
-    return setup_tenancy(kube.default_cluster().as_app())
+from tests.rbac import Tenancy
 
 
 def test_sign_in_a_refused_action_and_sign_out(page: Page, token_kmm: str,

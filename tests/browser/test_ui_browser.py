@@ -32,6 +32,7 @@ def test_create_find_edit_and_delete_a_model(page: Page, kmm_url: str, admin: ku
                                              namespace: str, screenshot: Any) -> None:
     open_form(page, kmm_url, namespace)
     fill_new_model(page, "from-browser")
+    page.locator("#fieldset-server > summary").click()  # folded until opened
     page.get_by_role("button", name="Add variable").click()
     page.locator("#id_env-0-name").fill("LOG_LEVEL")
     page.locator("#id_env-0-value").fill("debug")
@@ -87,7 +88,9 @@ def test_every_error_arrives_in_one_round_with_linked_summary(
     page.get_by_role("combobox", name="Engine").select_option("OLlama")
     page.get_by_label("Min replicas").fill("3")
     page.get_by_label("Max replicas").fill("1")
+    page.locator("#fieldset-listing > summary").click()  # folded until opened
     page.get_by_label("Context length (tokens)").fill("128k")
+    page.locator("#fieldset-adapters > summary").click()
     page.get_by_role("button", name="Add adapter").click()
     page.locator("#id_adapters-0-name").fill("sql")
     page.locator("#id_adapters-0-url").fill("hf://org/sql-lora")
@@ -133,7 +136,7 @@ def test_a_change_made_with_kubectl_meanwhile_is_a_conflict_with_a_diff(
     page.get_by_label("Target requests").fill("12")
 
     kubectl("patch", "models.kubeai.org", "contested", "-n", namespace, "--type=merge",
-            "-p", json.dumps({"spec": {"image": "kubectl/was-here:1"}}))
+            "-p", json.dumps({"spec": {"image": "kubectl/was-here:1", "targetRequests": 50}}))
     expect(page.locator("#changed-elsewhere")).to_contain_text("Someone changed this model")
     page.get_by_role("button", name="Save", exact=True).click()
 
@@ -155,7 +158,7 @@ def test_the_open_list_shows_kubectl_changes_within_two_seconds(
     kube.create_model(admin, make_model(namespace, "steady"))
     page.goto(f"{kmm_url}/?namespace={namespace}&o=name")
     page.get_by_label("Search by name or URL").fill("typed but not sent")
-    page.locator(f"#select-{namespace}-steady").check()
+    page.get_by_label(f"Select steady in {namespace}").check()
 
     kubectl("create", "-f", "-", stdin=json.dumps(
         {"apiVersion": "kubeai.org/v1", "kind": "Model", **make_model(namespace, "arrived")}))
@@ -165,7 +168,7 @@ def test_the_open_list_shows_kubectl_changes_within_two_seconds(
         "Ready", timeout=2000)
 
     expect(page.get_by_label("Search by name or URL")).to_have_value("typed but not sent")
-    expect(page.locator(f"#select-{namespace}-steady")).to_be_checked()
+    expect(page.get_by_label(f"Select steady in {namespace}")).to_be_checked()
     assert "o=name" in page.url
 
 
@@ -181,6 +184,8 @@ def test_bulk_delete_asks_then_deletes_every_selected_model(
         page: Page, kmm_url: str, admin: kube.Caller, namespace: str) -> None:
     for name in ("bulk-a", "bulk-b", "bulk-keep"):
         kube.create_model(admin, make_model(namespace, name))
+    kube.patch_model(admin, namespace, "bulk-a",
+                     {"metadata": {"annotations": {"openrouter.kmm.io/publish": "true"}}})
     page.goto(f"{kmm_url}/?namespace={namespace}")
     page.get_by_label(f"Select bulk-a in {namespace}").check()
     page.get_by_label(f"Select bulk-b in {namespace}").check()
@@ -188,6 +193,8 @@ def test_bulk_delete_asks_then_deletes_every_selected_model(
 
     expect(page.get_by_role("heading", name="Delete 2 models?")).to_be_visible()
     expect(page.locator(".delete-list li")).to_have_count(2)
+    expect(page.locator(".delete-list li").filter(has_text="bulk-a")).to_contain_text("Public")
+    expect(page.get_by_text("1 of them is published")).to_be_visible()
     page.get_by_role("button", name="Yes, delete 2 models").click()
 
     expect(page.locator(".toast")).to_contain_text("Deleted 2 models.")
@@ -229,7 +236,8 @@ def test_a_model_can_be_added_with_the_keyboard_alone(page: Page, kmm_url: str,
         tab_to(selector)
         page.keyboard.type(text)
     tab_to("#id_engine")
-    page.keyboard.press("ArrowDown")  # from the first engine to the next
+    page.keyboard.press("ArrowDown")  # from "Choose an engine" to OLlama,
+    page.keyboard.press("ArrowDown")  # then VLLM, which serves hf:// URLs
     tab_to("#id_features_0")
     page.keyboard.press("Space")
     tab_to("button[name=_save]")

@@ -1,0 +1,85 @@
+"""The fleet: KubeAI's real controller on simulated nodes, started once for tests/fleet/.
+
+The rest of the suite keeps the fast API-server-only plane (tests/conftest.py); while the
+tests in this folder run, kmm (its views, its watch cache) talks to the fleet's API server.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import kube
+from devcluster import controlplane, fleet
+from kube.cache import reset_model_cache
+
+# Filled as the tests run, printed in the terminal summary (tests/conftest.py).
+FIGURES: dict[str, float] = {}
+STARTED: list[controlplane.ControlPlane] = []
+SETTLE_SECONDS = 60.0  # generous for a loaded 2-core CI machine; typical waits are 1-5 s
+
+
+@pytest.fixture(scope="package")
+def fleet_plane() -> Iterator[controlplane.ControlPlane]:
+    reason = fleet.unavailable_reason() or (None if fleet.enabled() else "KMM_FLEET is off")
+    if reason:
+        pytest.skip(f"no fleet: {reason}")
+    plane = controlplane.start(fleet=True)
+    STARTED.append(plane)
+    cluster = kube.Cluster.from_kubeconfig(plane.kubeconfig)
+    previous = kube.swap_default_cluster(cluster)
+    reset_model_cache()
+    try:
+        yield plane
+    finally:
+        reset_model_cache()
+        kube.swap_default_cluster(previous)
+        cluster.close()
+        plane.stop()
+
+
+@pytest.fixture
+def fleet_admin(fleet_plane: controlplane.ControlPlane) -> kube.Caller:
+    return kube.default_cluster().as_app()
+
+
+@pytest.fixture
+def running(fleet_plane: controlplane.ControlPlane) -> fleet.Fleet:
+    assert fleet_plane.fleet is not None
+    return fleet_plane.fleet
+
+
+@pytest.fixture
+def model_name() -> str:
+    return f"m-{uuid.uuid4().hex[:8]}"
+
+
+def fleet_model(name: str, running: fleet.Fleet, **spec: Any) -> dict[str, Any]:
+    """A Model in KubeAI's namespace whose requests reach the stand-in model server."""
+    body: dict[str, Any] = {"url": "hf://org/model", "engine": "VLLM",
+                            "features": ["TextGeneration"], "resourceProfile": "cpu:1"}
+    body.update(spec)
+    return {"metadata": {"name": name, "namespace": running.namespace,
+                         "annotations": running.pod_address_annotations()},
+            "spec": body}
+
+
+def live_pods(caller: kube.Caller, name: str) -> list[dict[str, Any]]:
+    return [p for p in kube.list_model_pods(caller, fleet.NAMESPACE, name)
+            if not p["metadata"].get("deletionTimestamp")]
+
+
+def ready_pods(caller: kube.Caller, name: str) -> list[dict[str, Any]]:
+    return [p for p in live_pods(caller, name) if fleet.pod_ready(p)]
+
+
+def settle(condition: Callable[[], bool], what: str, timeout: float = SETTLE_SECONDS) -> None:
+    """Wait for KubeAI and the fleet to bring `condition` about (checked every 0.2 s)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
+        time.sleep(0.2)
