@@ -120,8 +120,9 @@ def test_payloads_in_every_displayed_field_are_escaped(control_plane: ControlPla
     # The conflict diff: someone else writes a payload while the form is open.
     from tests.test_ui_views import form_data
     data = form_data(client.get(pages["change"]))
-    kube.patch_model(admin, namespace, "xss", {"spec": {"image": PAYLOAD + "2"}})
-    data["targetRequests"] = "9"
+    # The same field both ways: a real conflict (unrelated writes merge without one).
+    kube.patch_model(admin, namespace, "xss", {"spec": {"owner": PAYLOAD + "2"}})
+    data["owner"] = "mine"
     conflict = client.post(pages["change"], data)
     body = conflict.content.decode()
     record_attempt("xss/conflict-diff", conflict.status_code == 409 and PAYLOAD not in body)
