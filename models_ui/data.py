@@ -15,6 +15,9 @@ from django.conf import settings
 
 import kube
 from kube.cache import synced_snapshot
+from kube.podreason import pod_problem
+from kube.watches import fleet
+from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, ModelRow
 
 Obj = dict[str, Any]
 CACHE_WAIT_SECONDS = 5.0
@@ -77,3 +80,42 @@ class Rights:
     def for_namespaces(self, namespaces: set[str]) -> dict[str, dict[str, bool]]:
         return {ns: {"change": self.can_change(ns), "delete": self.can_delete(ns)}
                 for ns in namespaces}
+
+
+# --- why a model is not ready: from the pod watch cache ---------------------------------
+
+def _may_list(caller: kube.Caller, resource: str, namespace: str) -> bool:
+    try:
+        return kube.allowed(caller, "list", namespace, resource=resource, group="")
+    except kube.KubeError:
+        return False
+
+
+def explain_not_ready(caller: kube.Caller, rows: list[ModelRow]) -> None:
+    """Give each Not-ready row the reason its pods give (e.g. the scheduler's), read from
+    kmm's pod watch cache: a polling page costs the API server nothing. A caller who may not
+    list pods in a row's namespace gets the state alone; one who may not list events there
+    gets the pods' reasons without their Warning events."""
+    source = fleet()
+    for row in rows:
+        if row.state != NOT_READY or not _may_list(caller, "pods", row.namespace):
+            continue
+        if not source.pods.wait_synced(CACHE_WAIT_SECONDS):
+            return  # kmm cannot watch pods: state alone
+        pods = source.pods.lookup(row.namespace, row.name)
+        warnings: dict[str, tuple[Obj, ...]] = {}
+        if _may_list(caller, "events", row.namespace):
+            for pod in pods:
+                name = str(pod["metadata"].get("name", ""))
+                warnings[name] = tuple(e for e in source.events_of(row.namespace, "Pod", name)
+                                       if e.get("type") == "Warning")
+        row.not_ready_reason = pod_problem(pods, warnings)
+
+
+def pods_fingerprint(models: list[Obj]) -> str:
+    """Changes when what a not-fine row shows beyond the model may change (its pods'
+    reasons, the console's badge): the versions of the watch caches, "" when every model
+    is fine (then nothing beyond the models is shown)."""
+    if all(ModelRow(m).state in (READY, SCALED_TO_ZERO) for m in models):
+        return ""
+    return "-".join(str(cache.version) for cache in fleet().caches)

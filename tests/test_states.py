@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, SCALING, ModelRow, pod_problem
+from kube.podreason import pod_problem
+from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, SCALING, ModelRow
 
 
 def row(spec: dict[str, Any], ready: int = 0, running: int = 0) -> ModelRow:
