@@ -14,9 +14,10 @@ from typing import Any
 import kube
 from kube.cacheload import cache_load_job_name, get_job, get_pvc
 from kube.fleetinfo import Fit, SystemConfig, fit_check, parse_system_config, split_profile
-from kube.podreason import pod_ready, pod_reason, pod_restarts
+from kube.podreason import pod_ready, pod_reason, pod_restarts, warnings_of
 from kube.watches import Fleet, fleet
 from kube.workloads import cache_pvc_name
+from models_ui.data import may_list as may
 from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, ModelRow
 
 Obj = dict[str, Any]
@@ -82,14 +83,6 @@ def profile_names() -> list[str] | None:
     return sorted(config.profiles) if config is not None else None
 
 
-def may(caller: kube.Caller, resource: str, namespace: str | None = None,
-        group: str = "") -> bool:
-    try:
-        return kube.allowed(caller, "list", namespace, resource=resource, group=group)
-    except kube.KubeError:
-        return False
-
-
 def visible_nodes(caller: kube.Caller, source: Fleet) -> tuple[list[Obj] | None, str]:
     if not may(caller, "nodes"):
         return None, "you may not list nodes"
@@ -118,10 +111,6 @@ def pod_row(pod: Obj, warnings: tuple[Obj, ...]) -> PodRow:
                   problem)
 
 
-def _warnings(events: tuple[Obj, ...]) -> tuple[Obj, ...]:
-    return tuple(e for e in events if e.get("type") == "Warning")
-
-
 # --- the verdict --------------------------------------------------------------------------
 
 def diagnose(caller: kube.Caller, model: Obj, source: Fleet | None = None,
@@ -139,7 +128,7 @@ def diagnose(caller: kube.Caller, model: Obj, source: Fleet | None = None,
         pods_note = f"kmm cannot watch pods ({source.pods.problem}): the pods are not shown."
     else:
         show_events = may(caller, "events", namespace)
-        pods = [pod_row(p, _warnings(source.events_of(namespace, "Pod", p["metadata"]["name"]))
+        pods = [pod_row(p, warnings_of(source.events_of(namespace, "Pod", p["metadata"]["name"]))
                         if show_events else ())
                 for p in sorted(source.pods.lookup(namespace, name),
                                 key=lambda p: p["metadata"]["name"])]

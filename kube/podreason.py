@@ -80,6 +80,10 @@ def pod_problem(pods: list[Obj] | tuple[Obj, ...],
     return min(found, key=lambda f: f[0])[1] if found else None
 
 
+def warnings_of(events: tuple[Obj, ...]) -> tuple[Obj, ...]:
+    return tuple(e for e in events if e.get("type") == "Warning")
+
+
 def latest_event(events: tuple[Obj, ...]) -> Obj | None:
     return max(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or
                                           (e.get("metadata") or {}).get("creationTimestamp")

@@ -15,7 +15,7 @@ from django.conf import settings
 
 import kube
 from kube.cache import synced_snapshot
-from kube.podreason import pod_problem
+from kube.podreason import pod_problem, warnings_of
 from kube.watches import fleet
 from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, ModelRow
 
@@ -84,9 +84,11 @@ class Rights:
 
 # --- why a model is not ready: from the pod watch cache ---------------------------------
 
-def _may_list(caller: kube.Caller, resource: str, namespace: str) -> bool:
+def may_list(caller: kube.Caller, resource: str, namespace: str | None = None,
+             group: str = "") -> bool:
+    """May the caller list this resource (in the namespace)? No answer counts as no."""
     try:
-        return kube.allowed(caller, "list", namespace, resource=resource, group="")
+        return kube.allowed(caller, "list", namespace, resource=resource, group=group)
     except kube.KubeError:
         return False
 
@@ -98,17 +100,16 @@ def explain_not_ready(caller: kube.Caller, rows: list[ModelRow]) -> None:
     gets the pods' reasons without their Warning events."""
     source = fleet()
     for row in rows:
-        if row.state != NOT_READY or not _may_list(caller, "pods", row.namespace):
+        if row.state != NOT_READY or not may_list(caller, "pods", row.namespace):
             continue
         if not source.pods.wait_synced(CACHE_WAIT_SECONDS):
             return  # kmm cannot watch pods: state alone
         pods = source.pods.lookup(row.namespace, row.name)
         warnings: dict[str, tuple[Obj, ...]] = {}
-        if _may_list(caller, "events", row.namespace):
+        if may_list(caller, "events", row.namespace):
             for pod in pods:
                 name = str(pod["metadata"].get("name", ""))
-                warnings[name] = tuple(e for e in source.events_of(row.namespace, "Pod", name)
-                                       if e.get("type") == "Warning")
+                warnings[name] = warnings_of(source.events_of(row.namespace, "Pod", name))
         row.not_ready_reason = pod_problem(pods, warnings)
 
 
