@@ -20,7 +20,8 @@ WORKDIR /opt/kmm/app
 COPY . .
 # Settings refuse to start without a secret key outside debug: a throwaway one serves the
 # build only and is not kept in the image.
-RUN KMM_SECRET_KEY=collectstatic-build-only /opt/kmm/venv/bin/python manage.py collectstatic --noinput \
+RUN KMM_SECRET_KEY="$(/opt/kmm/venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    /opt/kmm/venv/bin/python manage.py collectstatic --noinput \
  && /opt/kmm/venv/bin/python -m compileall -q /opt/kmm/app
 
 # --- runtime ---

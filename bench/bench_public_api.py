@@ -27,6 +27,7 @@ import gzip
 import json
 import os
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -219,7 +220,7 @@ def main() -> None:
         print(f"setup_public_models={MODELS} setup_seconds={time.monotonic() - started:.1f}",
               flush=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KMM_", "KUBE"))}
-        env.update(KUBECONFIG=str(plane.kubeconfig), KMM_SECRET_KEY="bench-only-not-secret",  # noqa: S106
+        env.update(KUBECONFIG=str(plane.kubeconfig), KMM_SECRET_KEY=secrets.token_urlsafe(50),
                    KMM_AUTH_MODE="none", KMM_LOG_LEVEL="warning", KMM_PUBLIC_RATE="100000000/min",
                    PYTHONPATH=str(ROOT), DJANGO_SETTINGS_MODULE="kmm.settings")
         servers: list[subprocess.Popen[bytes]] = []

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -194,7 +195,7 @@ def memory(plane: Any, admin: Any, keys: list[tuple[str, str]], work: Path) -> t
 
     ensure_wrk()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KMM_", "KUBE"))}
-    env.update(KUBECONFIG=str(plane.kubeconfig), KMM_SECRET_KEY="bench-only-not-secret",  # noqa: S106
+    env.update(KUBECONFIG=str(plane.kubeconfig), KMM_SECRET_KEY="bench-only-not-secret-" + uuid.uuid4().hex,
                KMM_AUTH_MODE="none", KMM_LOG_LEVEL="warning", KMM_PUBLIC_RATE="off",
                KMM_PUBLISH_MODE="all", PYTHONPATH=str(ROOT),
                DJANGO_SETTINGS_MODULE="kmm.settings")

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 import kube
 from kmm import auth
-
-SIGN_IN_ATTEMPTS = 10
-SIGN_IN_WINDOW_SECONDS = 300
+from kmm.addresses import client_address
+from kmm.auth_sessions import CookieTooLarge
+from kmm.auth_throttle import sign_in_failures
+from kmm.security import local_url
 
 
 class SignInForm(forms.Form):
@@ -29,17 +26,8 @@ class SignInForm(forms.Form):
                   "kmm checks it with the API server and uses it for everything you do.")
 
 
-def _attempts_key(request: HttpRequest) -> str:
-    client = request.META.get("REMOTE_ADDR", "")
-    return "kmm-signin:" + hashlib.sha256(client.encode()).hexdigest()
-
-
 def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or "/"
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
-        return target
-    return "/"
+    return local_url(request, request.POST.get("next") or request.GET.get("next") or "/")
 
 
 @sensitive_post_parameters("token")
@@ -50,8 +38,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        attempts = cache.get(_attempts_key(request), 0)
-        if attempts >= SIGN_IN_ATTEMPTS:
+        client = client_address(request)
+        if form.is_valid() and not sign_in_failures.reserve(client):
             form.add_error(None, "Too many failed sign-ins from your address. Wait a few "
                                  "minutes, then try again.")
             return render(request, "auth/signin.html", {"form": form, "next": _next_url(request)},
@@ -59,14 +47,25 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 who = auth.review_token(form.cleaned_data["token"])
-            except kube.Unauthorized:
-                cache.set(_attempts_key(request), attempts + 1, SIGN_IN_WINDOW_SECONDS)
+            except kube.Unauthorized:  # the reservation stays: a failure
                 form.add_error("token", "The API server did not accept this token (it may be "
                                         "expired, or for another cluster).")
+            except kube.KubeError:
+                sign_in_failures.release(client)
+                raise
             else:
-                auth.remember_token(request, form.cleaned_data["token"], who)
-                messages.success(request, f"Signed in as {who.user}.")
-                return HttpResponseRedirect(_next_url(request))
+                sign_in_failures.release(client)
+                try:
+                    auth.remember_token(request, form.cleaned_data["token"], who)
+                except CookieTooLarge as too_large:
+                    form.add_error("token", f"This token is too large to keep in a browser "
+                                            f"cookie ({too_large.size:,} bytes with the session; "
+                                            f"browsers keep at most 4,096). Use a shorter token "
+                                            f"(a ServiceAccount token, or an id token with fewer "
+                                            f"claims), or proxy mode.")
+                else:
+                    messages.success(request, f"Signed in as {who.user}.")
+                    return HttpResponseRedirect(_next_url(request))
         status = 400
     return render(request, "auth/signin.html", {"form": form, "next": _next_url(request)},
                   status=status)
@@ -74,6 +73,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    auth.forget(request)
-    messages.info(request, "Signed out.")
+    if auth.sign_out(request):
+        messages.info(request, "Signed out.")
+    else:
+        messages.warning(request, "Signed out here, but the sign-out could not be recorded for "
+                                  "kmm's other replicas: a copy of the session cookie stays "
+                                  "valid there until it expires.")
     return redirect("signin" if settings.KMM_AUTH_MODE == "token" else "/")

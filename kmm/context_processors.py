@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 import kube
+from kube.access import stale_age
 
 
 def frame(request: HttpRequest) -> dict[str, Any]:
@@ -22,4 +23,7 @@ def frame(request: HttpRequest) -> dict[str, Any]:
         "kube_server": server,
         "signed_in": signed_in,
         "auth_mode": settings.KMM_AUTH_MODE,
+        # Seconds since the access answers this page used were checked, when the API server
+        # could not be asked (pages that read the watch cache keep working meanwhile).
+        "access_stale_seconds": stale_age(),
     }

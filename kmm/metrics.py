@@ -7,6 +7,11 @@
 - kmm_apiserver_errors_total{status} (failed API-server calls; status 0: unreachable)
 
 Each process keeps its own figures (a gunicorn worker answers for itself).
+
+Every label takes known values only (a request's method outside HTTP's own set counts as
+"other"), so no client can grow the output. /metrics answers only on KMM_METRICS_PORT,
+a second listener the chart's Service exposes apart from the UI's port, so the UI's
+ingress never routes to it (0: on the one port, for development).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -31,12 +37,23 @@ LATENCY = Histogram("kmm_http_request_duration_seconds", "Time to answer a reque
                                        10))
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str | None) -> str:
+    return method if method in METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else "other"
+
+
 class MetricsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
         # Labelled children, looked up once per label set (labels() takes a lock each time).
         self.latency: dict[str, Any] = {}
-        self.requests: dict[tuple[str, str, int], Any] = {}
+        self.requests: dict[tuple[str, str, str], Any] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -45,9 +62,9 @@ class MetricsMiddleware:
         view = match.view_name if match is not None else "none"
         latency = self.latency.get(view) or self.latency.setdefault(view, LATENCY.labels(view))
         latency.observe(time.perf_counter() - started)
-        key = (view, str(request.method), response.status_code)
+        key = (view, method_label(request.method), status_label(response.status_code))
         counter = self.requests.get(key) or self.requests.setdefault(
-            key, REQUESTS.labels(key[0], key[1], str(key[2])))
+            key, REQUESTS.labels(*key))
         counter.inc()
         return response
 
@@ -96,6 +113,24 @@ class CacheCollector(Collector):
 REGISTRY.register(CacheCollector())
 
 
+def local_port(request: HttpRequest) -> int:
+    """The port this request arrived on: gunicorn's socket, else the server's SERVER_PORT
+    (runserver and WSGI servers set it from their listener, not from the Host header)."""
+    sock = request.META.get("gunicorn.socket")
+    if sock is not None:
+        try:
+            return int(sock.getsockname()[1])
+        except (OSError, IndexError, TypeError, ValueError):
+            return 0
+    try:
+        return int(request.META.get("SERVER_PORT", 0))
+    except ValueError:
+        return 0
+
+
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
+    port = settings.KMM_METRICS_PORT
+    if port and local_port(request) != port:
+        raise Http404("No metrics on this port.")
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

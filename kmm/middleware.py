@@ -10,12 +10,14 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 
 import kube
-from kmm import auth
+from kmm import auth, auth_throttle
+from kmm.addresses import is_loopback
+from kube import access as kube_access
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,21 @@ def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never 
     raise AssertionError
 
 
+class DebugLoopbackOnlyMiddleware:
+    """With DEBUG on, answer loopback clients only (the connection's own address, never the
+    Host header): debug pages and authentication-free mode must not reach the network even
+    when a server was started on a wider address by mistake. First in the stack."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.DEBUG and not is_loopback(request.META.get("REMOTE_ADDR", "")):
+            return HttpResponseForbidden("kmm runs in debug mode and answers loopback clients "
+                                         "only.", content_type="text/plain")
+        return self.get_response(request)
+
+
 class KubeCallerMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -49,6 +66,8 @@ class KubeCallerMiddleware:
             identity = auth.identify(request, settings.KMM_AUTH_MODE)
         except kube.Unauthorized:
             identity = None
+        except auth.TooManyFailures:
+            return self.too_many_failures(request)
         except kube.KubeError as exc:
             return self.render_error(request, exc)
         if identity is None:
@@ -66,7 +85,25 @@ class KubeCallerMiddleware:
                                 status=403)
         request.signed_in = identity  # type: ignore[attr-defined]
         request.kube = identity.caller  # type: ignore[attr-defined]
-        return self.get_response(request)
+        kube_access.begin_request()
+        response = self.get_response(request)
+        stale = kube_access.stale_age()
+        if stale is not None:  # what the caller may see came from a last-known answer
+            response["Warning"] = (f'110 kmm "Response is Stale: access as checked {stale:.0f} s '
+                                   'ago; the Kubernetes API server cannot be reached"')
+        return response
+
+    @staticmethod
+    def too_many_failures(request: HttpRequest) -> HttpResponse:
+        detail = ("Too many refused tokens from your address. Wait a few minutes, then try "
+                  "again.")
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": detail}, status=429)
+        else:
+            response = HttpResponse(detail, status=429, content_type="text/plain")
+        response["Retry-After"] = str(auth_throttle.SIGN_IN_WINDOW_SECONDS)
+        return response
 
     def _csrf_refused(self, request: HttpRequest) -> bool:
         return self.csrf.process_view(request, _no_view, (), {}) is not None

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 from kmm import env
@@ -16,16 +21,31 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env.boolean("KMM_DEBUG", False)
 
+# The key signs the session cookie and keys the encryption of the token inside it, so a
+# guessable one hands out sessions. Django's own bar (its check security.W009): 50 characters
+# or more, 5 or more different ones, not a generated "django-insecure-" placeholder.
 SECRET_KEY = env.string("KMM_SECRET_KEY")
+MAKE_A_KEY = 'python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "KMM_SECRET_KEY (or KMM_SECRET_KEY_FILE) is required unless KMM_DEBUG=true."
+            "KMM_SECRET_KEY (or KMM_SECRET_KEY_FILE) is required unless KMM_DEBUG=true. "
+            f"Make one with: {MAKE_A_KEY}"
         )
     SECRET_KEY = "kmm-development-only-not-secret"  # noqa: S105 - DEBUG only
+elif not DEBUG and (len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+                    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+                    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)):
+    raise ImproperlyConfigured(
+        f"KMM_SECRET_KEY is too weak: use at least {SECRET_KEY_MIN_LENGTH} random characters "
+        f"(it has {len(SECRET_KEY)}). Make one with: {MAKE_A_KEY}"
+    )
 
 ALLOWED_HOSTS = env.strings("KMM_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env.strings("KMM_CSRF_TRUSTED_ORIGINS")
+# Debug safety is decided from addresses, not host names: runserver and gunicorn refuse
+# KMM_DEBUG=true on a non-loopback bind, and DebugLoopbackOnlyMiddleware answers loopback
+# clients only. The host check below just catches a debug setting copied into production.
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "testserver"}
 if DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS:
     raise ImproperlyConfigured(
@@ -49,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kmm.middleware.DebugLoopbackOnlyMiddleware",
     "kmm.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -86,10 +107,14 @@ DATABASES: dict[str, dict[str, str]] = {}
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env.integer("KMM_SESSION_SECONDS", 8 * 3600)
+# Idle sessions end after KMM_SESSION_SECONDS (each use renews it), none lasts beyond
+# KMM_SESSION_MAX_SECONDS, and sign-out is recorded for every replica (kmm.auth_sessions).
+SESSION_COOKIE_AGE = env.integer("KMM_SESSION_SECONDS", 3600)
+KMM_SESSION_MAX_SECONDS = env.integer("KMM_SESSION_MAX_SECONDS", 12 * 3600)
 SESSION_COOKIE_SECURE = env.boolean("KMM_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Messages in their own cookie, so they never push the session cookie past 4 KB.
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
 # Hardening. HSTS is sent on HTTPS requests only (Django's SecurityMiddleware);
 # behind a TLS-terminating proxy set KMM_TRUST_X_FORWARDED_PROTO=true.
@@ -126,6 +151,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Proxies in front of kmm whose X-Forwarded-For names the client, for every throttle
+# (kmm.addresses.client_address); the chart sets 1 when an ingress is enabled.
+KMM_NUM_PROXIES = env.integer("KMM_NUM_PROXIES", 0)
+
 REST_FRAMEWORK = {
     # No django.contrib.auth: identities come from Kubernetes (see kmm.middleware).
     "UNAUTHENTICATED_USER": None,
@@ -138,8 +167,8 @@ REST_FRAMEWORK = {
     # Service-layer errors become JSON with their status (models_api.errors).
     "EXCEPTION_HANDLER": "models_api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Proxies in front of kmm whose X-Forwarded-For names the client (for throttling).
-    "NUM_PROXIES": env.integer("KMM_NUM_PROXIES", 0),
+    # Proxies in front of kmm whose X-Forwarded-For names the client (kmm.addresses).
+    "NUM_PROXIES": KMM_NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -164,6 +193,17 @@ KMM_PROXY_TRUSTED_CIDRS = env.cidrs("KMM_PROXY_TRUSTED_CIDRS")
 if KMM_AUTH_MODE == "proxy" and not KMM_PROXY_TRUSTED_CIDRS:
     raise ImproperlyConfigured("KMM_AUTH_MODE=proxy needs KMM_PROXY_TRUSTED_CIDRS: the "
                                "addresses of the proxy whose user headers kmm may trust.")
+# A range covering every address lets any client name any user; only when forced.
+if any(cidr.split("/")[-1] == "0" for cidr in KMM_PROXY_TRUSTED_CIDRS if "/" in cidr) \
+        and not env.boolean("KMM_PROXY_TRUST_ANY_ADDRESS", False):
+    raise ImproperlyConfigured("KMM_PROXY_TRUSTED_CIDRS may not trust every address (0.0.0.0/0, "
+                               "::/0): any client could name any user. List the proxy's "
+                               "addresses, or set KMM_PROXY_TRUST_ANY_ADDRESS=true if nothing "
+                               "but the proxy can reach kmm.")
+# Groups the proxy may name (exact names). Empty: none, kmm impersonates the user alone.
+# system:masters is never impersonated.
+KMM_PROXY_ALLOWED_GROUPS = [g for g in env.strings("KMM_PROXY_ALLOWED_GROUPS")
+                            if g != "system:masters"]
 
 # Suggestions for the form's profile fields (KubeAI's default ResourceProfiles).
 KMM_RESOURCE_PROFILES = env.strings(
@@ -182,6 +222,17 @@ if KMM_PUBLISH_MODE == "namespaces" and not KMM_PUBLISH_NAMESPACES:
     raise ImproperlyConfigured("KMM_PUBLISH_MODE=namespaces needs KMM_PUBLISH_NAMESPACES.")
 KMM_PUBLIC_RATE = env.rate("KMM_PUBLIC_RATE", "120/min")
 KMM_PUBLIC_MAX_AGE = env.integer("KMM_PUBLIC_MAX_AGE", 30)
+
+# /metrics answers on this port only (gunicorn listens on it too; the chart's Service
+# exposes it apart from the UI's port). 0: on every port, for development.
+KMM_METRICS_PORT = env.integer("KMM_METRICS_PORT", 9100)
+
+# Where sign-outs are recorded for every replica (a ConfigMap in kmm's namespace; the
+# chart creates it and lets kmm's ServiceAccount read and update that one object).
+KMM_REVOCATION_CONFIGMAP = env.string("KMM_REVOCATION_CONFIGMAP", "kmm-revoked-sessions")
+_SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+KMM_REVOCATION_NAMESPACE = env.string(
+    "KMM_NAMESPACE", _SA_NAMESPACE.read_text().strip() if _SA_NAMESPACE.exists() else "default")
 
 LOGGING = {
     "version": 1,

@@ -49,6 +49,10 @@ def call(caller: Caller, fn: Callable[..., Any], *args: Any, verb: str, resource
                 result = result.data  # the body is read here: within the timeouts and the gate
         except ApiException as exc:
             gate.answered()
+            if exc.status in (401, 403):  # what we remembered about this identity may be wrong
+                from kube.access import forget_identity  # (kube.access imports this module)
+
+                forget_identity(caller.identity, unauthorized=exc.status == 401)
             if exc.status == 401 and caller.identity.kind != "token":
                 caller.cluster.reload_if_changed()  # a rotated token or a replaced cluster
             raise translate(exc, verb=verb, resource=resource, namespace=namespace,

@@ -25,6 +25,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -303,9 +304,19 @@ class Cluster:
             api = self._build_client(identity)
             self._clients[key] = api
             if len(self._clients) > MAX_POOLED_CLIENTS:
-                _, evicted = self._clients.popitem(last=False)
-                evicted.close()
+                # Dropped, not closed: another thread may be mid-call with it; its
+                # connections close when the last user lets go of it.
+                self._clients.popitem(last=False)
             return api
+
+    @contextmanager
+    def unpooled(self, identity: Identity) -> Iterator[client.ApiClient]:
+        """A client for one use (an unverified token), never pooled, closed afterwards."""
+        api = self._build_client(identity)
+        try:
+            yield api
+        finally:
+            api.close()
 
     def _build_client(self, identity: Identity) -> client.ApiClient:
         configuration = copy.copy(self.configuration)

@@ -16,6 +16,7 @@ from kube import errors
 from kube.calls import call
 from kube.cluster import Caller
 from kube.models import event_time, list_model_events
+from modelspec.names import is_dns_subdomain
 
 Obj = dict[str, Any]
 
@@ -46,7 +47,10 @@ def is_model_pod_name(model: str, pod: str) -> bool:
 def cache_pvc_name(model: Obj) -> str | None:
     """The PVC holding this model's cache (KubeAI shares one per shared-filesystem profile)."""
     profile = (model.get("spec") or {}).get("cacheProfile")
-    return f"shared-model-cache-{profile}" if profile else None
+    name = f"shared-model-cache-{profile}" if profile else None
+    # A cacheProfile no PVC could be named after (the CRD does not constrain it) names no
+    # PVC: never put it into a field selector, where "=" or "," would break the query.
+    return name if is_dns_subdomain(name) else None
 
 
 def list_workload_events(caller: Caller, model: Obj, limit: int = 50) -> list[Obj]:

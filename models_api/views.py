@@ -26,13 +26,13 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import kube
 from kube.cache import synced_snapshot, wait_for_write
+from models_api.parsers import BoundedJSONParser, BoundedMergePatchParser
 from models_api.serializers import (
     ErrorSerializer,
     ModelListSerializer,
@@ -72,17 +72,13 @@ ERRORS = {code: OpenApiResponse(ErrorSerializer)
           for code in (400, 401, 403, 404, 409, 413, 422, 503)}
 
 
-class MergePatchParser(JSONParser):
-    media_type = "application/merge-patch+json"
-
-
 class KubeView(APIView):
     # Authentication happened in kmm.middleware: `request.kube` is the caller. (A comment, not
     # a docstring: the OpenAPI schema and the browsable API show docstrings to clients.)
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
-    parser_classes = [JSONParser, MergePatchParser]
+    parser_classes = [BoundedJSONParser, BoundedMergePatchParser]
 
     def caller(self) -> kube.Caller:
         return self.request.kube  # type: ignore[attr-defined,no-any-return]
@@ -95,11 +91,12 @@ class KubeView(APIView):
 
 
 def _check_path(namespace: str, name: str | None = None) -> None:
-    """Names Kubernetes cannot hold are 404s here, before they reach a URL."""
+    """Names Kubernetes cannot hold are 404s here, before they reach a URL (the input is
+    not echoed back)."""
     if names.namespace_problem(namespace):
-        raise kube.NotFound(f"There is no namespace {namespace!r}: not a valid namespace name.")
+        raise kube.NotFound("There is no such namespace: not a valid namespace name.")
     if name is not None and names.model_name_problem(name):
-        raise kube.NotFound(f"There is no model {name!r}: not a valid model name.")
+        raise kube.NotFound("There is no such model: not a valid model name.")
 
 
 def _filtered(request: Request, models: Any) -> list[Obj]:
@@ -181,7 +178,9 @@ class AllModelList(KubeView):
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
         allowed = kube.listable_namespaces(self.caller(), snapshot.by_namespace)
         models = [m for ns in allowed for m in snapshot.in_namespace(ns)]
-        return model_list(request, snapshot.resource_version, _filtered(request, models))
+        # Versions of what this caller sees, never the cluster-wide one (finding 8).
+        shown = _filtered(request, models)
+        return model_list(request, kube.visible_version(shown), shown)
 
 
 @extend_schema_view(get=extend_schema(parameters=[NAMESPACE]),
@@ -197,7 +196,7 @@ class NamespaceModelList(KubeView):
         snapshot = synced_snapshot(SYNC_WAIT_SECONDS)
         kube.require_list(self.caller(), namespace)
         models = _filtered(request, snapshot.in_namespace(namespace))
-        return model_list(request, snapshot.resource_version, models)
+        return model_list(request, kube.visible_version(models), models)
 
     @extend_schema(
         operation_id="createModel", summary="Create a model", request=ModelSerializer,

@@ -8,6 +8,7 @@ every write go to the API server with the caller's own identity.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,10 +114,29 @@ def explain_not_ready(caller: kube.Caller, rows: list[ModelRow]) -> None:
         row.not_ready_reason = pod_problem(pods, warnings)
 
 
-def pods_fingerprint(models: list[Obj]) -> str:
+def pods_fingerprint(caller: kube.Caller, models: list[Obj]) -> str:
     """Changes when what a not-fine row shows beyond the model may change (its pods'
-    reasons, the console's badge): the versions of the watch caches, "" when every model
-    is fine (then nothing beyond the models is shown)."""
-    if all(ModelRow(m).state in (READY, SCALED_TO_ZERO) for m in models):
+    reason, the console's badge), from the watch caches and only from what this caller may
+    see (as kube.visible_version): the pods and their events in namespaces where they may
+    list them, the nodes if they may list them, KubeAI's config. "" when every model is fine."""
+    unfine = [ModelRow(m) for m in models if ModelRow(m).state not in (READY, SCALED_TO_ZERO)]
+    if not unfine:
         return ""
-    return "-".join(str(cache.version) for cache in fleet().caches)
+    source = fleet()
+    digest = hashlib.sha256()
+    for row in unfine:
+        if not may_list(caller, "pods", row.namespace):
+            continue
+        events = may_list(caller, "events", row.namespace)
+        for pod in source.pods.lookup(row.namespace, row.name):
+            pod_name = str(pod["metadata"].get("name", ""))
+            digest.update(f"{row.key}/{pod_name}@{pod['metadata'].get('resourceVersion')};"
+                          .encode())
+            for event in source.events_of(row.namespace, "Pod", pod_name) if events else ():
+                digest.update(f"{event['metadata'].get('uid')}@"
+                              f"{event['metadata'].get('resourceVersion')};".encode())
+    if may_list(caller, "nodes"):
+        digest.update(f"nodes@{source.nodes.version};".encode())
+    if source.config is not None:
+        digest.update(f"config@{source.config.version};".encode())
+    return digest.hexdigest()[:12]

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 import kube
 from console.panel import polled_model, polled_workload_events
+from kmm.security import local_url
 from kube.cache import synced_snapshot, wait_for_write
 from models_ui import editing, switching
 from models_ui.changelist import ChangeList
@@ -47,6 +48,7 @@ from modelspec.listing import (
     listing_entries,
     validate_listing,
 )
+from modelspec.names import is_namespace_name, model_key
 from modelspec.schema import SECTIONS, node_at
 
 Obj = dict[str, Any]
@@ -93,11 +95,15 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResp
 @require_GET
 def model_list(request: HttpRequest) -> HttpResponse:
     namespace = request.GET.get("namespace") or None
-    models, version = visible_models(_caller(request), namespace)
+    if namespace is not None and not is_namespace_name(namespace):
+        raise Http404("Not a namespace name.")
+    models, _ = visible_models(_caller(request), namespace)
     query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:12]
+    version = kube.visible_version(models)  # what this caller sees, nothing else (finding 8)
     # A not-fine row's reason comes from its pods, which can change while the models do not
-    # (the scheduler gives up after KubeAI's last write): the pod caches' versions join the ETag.
-    pods = pods_fingerprint(models)
+    # (the scheduler gives up after KubeAI's last write): what the caller may see of them, in
+    # the watch caches, joins the ETag.
+    pods = pods_fingerprint(_caller(request), models)
     etag = f'"{version}-{query}-{pods}"' if pods else f'"{version}-{query}"'
     if _conditional(request, etag):
         return _not_modified(etag)
@@ -116,14 +122,16 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def delete_selected(request: HttpRequest) -> HttpResponse:
     """The admin's bulk action: a confirmation page listing every model, then delete them."""
-    keys = sorted(set(request.POST.getlist("selected")))
-    back = request.POST.get("next") or reverse("models_ui:list")
-    if not url_is_local(back):
-        back = reverse("models_ui:list")
+    posted = sorted(set(request.POST.getlist("selected")))
+    targets = [target for key in posted if (target := model_key(key)) is not None]
+    keys = [f"{namespace}/{name}" for namespace, name in targets]
+    back = local_url(request, request.POST.get("next", ""), reverse("models_ui:list"))
+    if len(keys) != len(posted):  # never echoed: a key may carry any text
+        messages.warning(request, f"{len(posted) - len(keys)} of the selected entries were not "
+                                  "model names and were left out.")
     if not keys:
         messages.warning(request, "Select the models to delete first.")
         return HttpResponseRedirect(back)
-    targets = [tuple(key.split("/", 1)) for key in keys if "/" in key]
     if request.POST.get("confirm") != "yes":
         snapshot = synced_snapshot(CACHE_WAIT_SECONDS)
         published = [f"{ns}/{name}" for ns, name in targets
@@ -143,10 +151,6 @@ def delete_selected(request: HttpRequest) -> HttpResponse:
     if deleted:
         messages.success(request, f"Deleted {deleted} model{'s' if deleted != 1 else ''}.")
     return HttpResponseRedirect(back)
-
-
-def url_is_local(url: str) -> bool:
-    return url.startswith("/") and not url.startswith("//")
 
 
 # --- detail -----------------------------------------------------------------------------
@@ -174,7 +178,7 @@ def model_detail(request: HttpRequest, namespace: str, name: str) -> HttpRespons
         events = None  # a viewer without rights on events still sees the model
     etag = '"' + hashlib.sha256(repr((model["metadata"]["resourceVersion"], [
         (e["metadata"].get("uid"), e["metadata"].get("resourceVersion")) for e in events or []
-    ], pods_fingerprint([model]))).encode()).hexdigest()[:32] + '"'
+    ], pods_fingerprint(caller, [model]))).encode()).hexdigest()[:32] + '"'
     if _conditional(request, etag):
         return _not_modified(etag)
     rights = Rights(caller)
@@ -266,6 +270,8 @@ def model_yaml(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def model_add(request: HttpRequest) -> HttpResponse:
     namespace = request.GET.get("namespace", "")
+    if not is_namespace_name(namespace):  # only a suggestion for the form: drop a bad one
+        namespace = ""
     yaml_mode = request.GET.get("mode") == "yaml"
     data = request.POST if request.method == "POST" else None
     model = cluster_model()

@@ -57,3 +57,21 @@ def namespace_problem(namespace: object) -> str | None:
     if not is_dns_label(namespace):
         return "Must be a DNS label: " + NAMESPACE_HELP[len("A DNS label: "):]
     return None
+
+
+# Route and bulk-key checks (issue 11): anything Kubernetes could hold as a name may reach
+# a URL; the KubeAI length rule applies when a Model is created (model_name_problem).
+def is_namespace_name(value: object) -> bool:
+    return is_dns_label(value)
+
+
+def is_model_name(value: object) -> bool:
+    return is_dns_subdomain(value)
+
+
+def model_key(key: str) -> tuple[str, str] | None:
+    """("ns", "name") from a bulk action's "ns/name", or None when either part is invalid."""
+    namespace, _, name = key.partition("/")
+    if is_namespace_name(namespace) and is_model_name(name):
+        return namespace, name
+    return None

@@ -13,8 +13,9 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.request import Request
-from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from kmm.addresses import client_address
 
 PERIOD_WORDS = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
 MAX_CLIENTS_PER_WINDOW = 100_000  # past this many addresses in one window, start counting afresh
@@ -52,18 +53,8 @@ class PublicRateThrottle(SimpleRateThrottle):
         return None if rate in ("", "off") else rate
 
     def get_ident(self, request: Request) -> str:
-        """DRF's rule (REMOTE_ADDR, or X-Forwarded-For under NUM_PROXIES), read from META.
-
-        DRF's own reads request.headers, which copies every header on each request.
-        """
-        meta = request._request.META
-        remote: str = meta.get("REMOTE_ADDR", "")
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR")
-        proxies = api_settings.NUM_PROXIES
-        if not proxies or not forwarded:
-            return remote
-        addresses = forwarded.split(",")
-        return str(addresses[-min(proxies, len(addresses))]).strip()
+        """The client address, by the same rule as sign-in throttling (kmm.addresses)."""
+        return client_address(request._request)
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:

@@ -58,12 +58,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"{sum('kubeai_fleet' in r.keywords for r in failed)} failed, "
         f"{len(skipped_fleet)} skipped; "
         f"unit and other tests: {len(reports) - len(integration) - len(fleet)} passed")
-    from tests.rbac import forbidden_attempts, forbidden_successes
+    from tests.rbac import by_category, forbidden_attempts, forbidden_successes
 
     if forbidden_attempts:
+        categories = ", ".join(f"{name} {count}" for name, count in sorted(by_category().items()))
         terminalreporter.write_line(
             f"security: {len(forbidden_attempts)} forbidden attempts across users, modes and "
-            f"surfaces, {len(forbidden_successes)} succeeded")
+            f"surfaces ({categories}), {len(forbidden_successes)} succeeded")
     for plane in _started:
         terminalreporter.write_line(
             f"control plane: kube-apiserver {plane.version} at {plane.server}, "
@@ -176,7 +177,9 @@ def _fresh_django_cache() -> None:
     """Throttle counters (sign-in, public API) live in Django's cache: each test starts clean."""
     from django.core.cache import cache
 
+    from kmm import auth_throttle
     from public_api.throttling import counts
 
     cache.clear()
     counts.reset()
+    auth_throttle.reset()

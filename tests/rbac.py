@@ -17,6 +17,7 @@ import kube
 from tests.conftest import kubectl, make_model, wait_for_cache
 
 MODEL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
+ADMINS_GROUP = "kmm-test-admins"  # bound to cluster-admin; listed in KMM_PROXY_ALLOWED_GROUPS
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,25 @@ class Tenancy:
 
 forbidden_attempts: list[str] = []
 forbidden_successes: list[str] = []
+# Each attempt's category: the first part of its label ("api/token/eve/delete" -> "api").
+CATEGORIES = ("api", "ui", "htmx", "bulk", "names", "xss", "csrf", "redirect", "host",
+              "cookie", "token-leak", "proxy", "public", "dos", "debug", "session", "throttle")
+
+
+def record_attempt(label: str, refused: bool) -> None:
+    """Count an attempt that cannot change the cluster (XSS, redirects, headers...)."""
+    forbidden_attempts.append(label)
+    if not refused:
+        forbidden_successes.append(label)
+    assert refused, f"{label}: not refused"
+
+
+def by_category() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for label in forbidden_attempts:
+        category = label.split("/", 1)[0]
+        counts[category] = counts.get(category, 0) + 1
+    return counts
 
 
 def setup_tenancy(admin: kube.Caller) -> Tenancy:
@@ -55,6 +75,12 @@ def setup_tenancy(admin: kube.Caller) -> Tenancy:
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                      "name": f"model-viewer-{suffix}"},
          "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": "kmm-test-admins"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "cluster-admin"},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                       "name": ADMINS_GROUP}]},
     ]
     kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
                                                   "items": objects}))

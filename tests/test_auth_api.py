@@ -11,7 +11,7 @@ from django.test import Client
 import kube
 from devcluster.controlplane import ControlPlane
 from tests.conftest import make_model
-from tests.rbac import Tenancy, attempt_forbidden, setup_tenancy
+from tests.rbac import ADMINS_GROUP, Tenancy, attempt_forbidden, setup_tenancy
 
 pytestmark = pytest.mark.cluster
 
@@ -33,7 +33,8 @@ def mode(request: pytest.FixtureRequest, settings: Any) -> str:
 def api_client(user: str, mode: str, plane: ControlPlane) -> Client:
     """A script calling the API as `user`: a bearer token, or through the proxy."""
     if mode == "proxy":
-        groups = "system:masters" if user == "admin" else ""
+        # kmm never impersonates system:masters: the test admins' group is cluster-admin.
+        groups = ADMINS_GROUP if user == "admin" else ""
         return Client(HTTP_X_FORWARDED_USER=user, HTTP_X_FORWARDED_GROUPS=groups,
                       REMOTE_ADDR=PROXY)
     return Client(HTTP_AUTHORIZATION=f"Bearer {plane.tokens[user]}")

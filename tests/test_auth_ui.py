@@ -14,7 +14,7 @@ import kube
 from devcluster.controlplane import ControlPlane
 from models_ui.editing import seal_original
 from tests.conftest import kubectl
-from tests.rbac import Tenancy, attempt_forbidden, setup_tenancy
+from tests.rbac import ADMINS_GROUP, Tenancy, attempt_forbidden, setup_tenancy
 
 pytestmark = pytest.mark.cluster
 
@@ -38,7 +38,8 @@ def client_for(user: str, mode: str, plane: ControlPlane, **extra: Any) -> Clien
     """A browser signed in as `user`: with the sign-in page (token) or via the proxy."""
     if mode == "proxy":
         # The proxy vouches for the user and their groups, as the token file does.
-        groups = "system:masters" if user == "admin" else ""
+        # kmm never impersonates system:masters: the test admins' group is cluster-admin.
+        groups = ADMINS_GROUP if user == "admin" else ""
         return Client(HTTP_X_FORWARDED_USER=user, HTTP_X_FORWARDED_GROUPS=groups,
                       REMOTE_ADDR=PROXY, **extra)
     client = Client(**extra)

@@ -6,6 +6,7 @@ Everything kmm does with its own identity succeeds; everything else is forbidden
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import uuid
 from pathlib import Path
@@ -14,10 +15,19 @@ from typing import Any
 import pytest
 
 import kube
+from kube import revocations
 from kube.cache import ModelCache, watch_namespaces
 from kube.crds import InstalledCRD
 from modelspec.schema import RESOURCE
-from tests.chartkit import env_of, install_rbac, kubectl_run, render, token_kubeconfig, watch_models
+from tests.chartkit import (
+    as_stream,
+    env_of,
+    install_rbac,
+    kubectl_run,
+    render,
+    token_kubeconfig,
+    watch_models,
+)
 from tests.conftest import create_event, kubectl, make_model
 
 pytestmark = pytest.mark.cluster
@@ -194,7 +204,7 @@ def test_proxy_mode_the_account_impersonates_and_the_users_rbac_decides(
         cluster: kube.Cluster, admin: kube.Caller, tmp_path: Path) -> None:
     namespace, group = unique("kmm"), unique("ml-team")
     kube.create_namespace(admin, namespace)
-    token = install_rbac(namespace, proxy_values())
+    token = install_rbac(namespace, proxy_values([group]))
     app = kube.Cluster.from_kubeconfig(token_kubeconfig(token, tmp_path / "sa.kubeconfig"))
     try:
         carol = app.impersonating("carol", (group,))
@@ -300,3 +310,33 @@ def test_the_console_reads_kubeais_config_by_name_and_watches_pods_and_nodes_onl
         assert refused.value.status == 403
     assert not kube.can_i(app, "patch", "models", "kubeai.org", namespace=namespace,
                           subresource="scale")
+
+
+def test_proxy_mode_impersonates_no_group_unless_listed(admin: kube.Caller, tmp_path: Path) -> None:
+    namespace = unique("kmm")
+    kube.create_namespace(admin, namespace)
+    token = install_rbac(namespace, proxy_values())
+    app = kube.Cluster.from_kubeconfig(token_kubeconfig(token, tmp_path / "sa.kubeconfig"))
+    try:
+        assert kube.who_am_i(app.impersonating("carol")).user == "carol"
+        for group in ("ml-team", "system:masters"):
+            with pytest.raises(kube.Forbidden):
+                kube.who_am_i(app.impersonating("carol", (group,)))
+    finally:
+        app.close()
+
+
+def test_token_mode_records_sign_outs_in_its_own_configmap_only(admin: kube.Caller,
+                                                                tmp_path: Path) -> None:
+    namespace = unique("kmm")
+    kube.create_namespace(admin, namespace)
+    objects = render(namespace)
+    record = next(o for o in objects if o["kind"] == "ConfigMap")
+    kubectl("apply", "-f", "-", stdin=as_stream([record]))
+    app = kube.Cluster.from_kubeconfig(token_kubeconfig(install_rbac(namespace),
+                                                        tmp_path / "sa.kubeconfig")).as_app()
+    name = record["metadata"]["name"]
+    revocations.add(app, namespace, name, "a" * 40, time.time() + 60)
+    assert "a" * 40 in revocations.read(app, namespace, name)[0]
+    with pytest.raises(kube.Forbidden):  # no other ConfigMap, not even a new one
+        revocations.add(app, namespace, "another-record", "b" * 40, time.time() + 60)

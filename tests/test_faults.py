@@ -99,7 +99,7 @@ def gunicorn(kubeconfig: Path, log: Path, **env: str) -> tuple[subprocess.Popen[
     port = controlplane.free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("KMM_", "KUBE"))}
     environ.update(
-        KUBECONFIG=str(kubeconfig), KMM_SECRET_KEY="faults-" + uuid.uuid4().hex,
+        KUBECONFIG=str(kubeconfig), KMM_SECRET_KEY="faults-" + uuid.uuid4().hex * 2,
         KMM_AUTH_MODE="token", KMM_ALLOWED_HOSTS="127.0.0.1", KMM_SECURE_COOKIES="false",
         KMM_PUBLISH_MODE="all", KMM_PUBLIC_RATE="off", KMM_KUBE_TIMEOUT=str(KUBE_TIMEOUT),
         KMM_WORKERS="2", KMM_THREADS="4", KMM_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT),

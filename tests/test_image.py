@@ -12,6 +12,7 @@ import json
 import os
 import re
 import runpy
+import secrets
 import shutil
 import subprocess
 import sys
@@ -93,13 +94,15 @@ def test_the_start_command_is_gunicorn_with_the_projects_config() -> None:
 
 
 @pytest.mark.parametrize(("env", "expected"), [
-    ({}, {"bind": ["0.0.0.0:8000"], "workers": 2, "threads": 4, "timeout": 60}),
-    ({"PORT": "9000", "KMM_WORKERS": "3", "KMM_THREADS": "8", "KMM_REQUEST_TIMEOUT": "30"},
-     {"bind": ["0.0.0.0:9000"], "workers": 3, "threads": 8, "timeout": 30}),
+    ({}, {"bind": ["0.0.0.0:8000", "0.0.0.0:9100"], "workers": 2, "threads": 4, "timeout": 60}),
+    ({"PORT": "9000", "KMM_WORKERS": "3", "KMM_THREADS": "8", "KMM_REQUEST_TIMEOUT": "30",
+      "KMM_METRICS_PORT": "9200"},
+     {"bind": ["0.0.0.0:9000", "0.0.0.0:9200"], "workers": 3, "threads": 8, "timeout": 30}),
+    ({"KMM_METRICS_PORT": "0"}, {"bind": ["0.0.0.0:8000"]}),
 ])
 def test_gunicorn_reads_port_workers_and_threads_from_the_environment(
         monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: dict[str, Any]) -> None:
-    for name in ("PORT", "KMM_WORKERS", "KMM_THREADS", "KMM_REQUEST_TIMEOUT"):
+    for name in ("PORT", "KMM_WORKERS", "KMM_THREADS", "KMM_REQUEST_TIMEOUT", "KMM_METRICS_PORT"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -166,7 +169,7 @@ def served(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     # RUN KMM_SECRET_KEY=... python manage.py collectstatic --noinput
     assert "manage.py collectstatic --noinput" in DOCKERFILE
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=context,
-                   env={**base_env, "KMM_SECRET_KEY": "collectstatic-build-only"}, check=True,
+                   env={**base_env, "KMM_SECRET_KEY": secrets.token_urlsafe(50)}, check=True,
                    capture_output=True, timeout=120)
     assert (context / "staticfiles" / "staticfiles.json").exists()
 

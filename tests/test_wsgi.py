@@ -62,7 +62,7 @@ def test_requests_carry_no_database_or_cache_closing_handlers() -> None:
             "print(sorted(ref().__name__ for s in (signals.request_started, "
             "signals.request_finished) for _, ref, *_ in s.receivers))")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KMM_")}
-    env.update(KMM_SECRET_KEY="test-only", DJANGO_SETTINGS_MODULE="kmm.settings")
+    env.update(KMM_SECRET_KEY="test-only-" + "k" * 40 + "0123456789", DJANGO_SETTINGS_MODULE="kmm.settings")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == "['reset_urlconf']"

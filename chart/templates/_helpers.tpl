@@ -98,3 +98,36 @@ proxy mode every write is made with the user's own token or identity, never kmm'
 {{- define "kmm.modelVerbs" -}}
 {{- if eq .Values.auth.mode "none" }}[get, list, watch, create, update, patch, delete]{{ else }}[get, list, watch]{{ end }}
 {{- end }}
+
+{{/*
+Proxies in front of kmm whose X-Forwarded-For names the client (KMM_NUM_PROXIES), for the
+sign-in and public throttles: config.numProxies when set, else 1 with an ingress (the
+ingress controller), else 0 (the connection's own address).
+*/}}
+{{- define "kmm.numProxies" -}}
+{{- if ne .Values.config.numProxies nil -}}
+{{- .Values.config.numProxies -}}
+{{- else if or .Values.ingress.enabled .Values.publicIngress.enabled -}}
+1
+{{- else -}}
+0
+{{- end -}}
+{{- end }}
+
+{{/*
+The proxy's trusted CIDRs; a range covering every address (0.0.0.0/0, ::/0) would let any
+client name any user, so it needs auth.proxy.trustAnyAddress=true.
+*/}}
+{{- define "kmm.proxyTrustedCIDRs" -}}
+{{- range .Values.auth.proxy.trustedCIDRs }}
+{{- if and (hasSuffix "/0" .) (not $.Values.auth.proxy.trustAnyAddress) }}
+{{- fail (printf "auth.proxy.trustedCIDRs: %s trusts every address, so any client could name any user; list the proxy's addresses, or set auth.proxy.trustAnyAddress=true if a NetworkPolicy already lets only the proxy in" .) }}
+{{- end }}
+{{- end }}
+{{- join "," .Values.auth.proxy.trustedCIDRs }}
+{{- end }}
+
+{{/* The ConfigMap recording signed-out sessions for every replica (token mode). */}}
+{{- define "kmm.revocationName" -}}
+{{- printf "%s-revoked-sessions" (include "kmm.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end }}
