@@ -20,6 +20,7 @@ from console import prompt, transfer
 from console.catalog import CatalogError, find_preset, load_catalog
 from console.diagnosis import CACHE_WAIT_SECONDS, caller_fit
 from console.panel import panel_context, panel_etag, polled_model
+from kmm.security import local_url
 from kube.cache import model_cache, synced_snapshot, wait_for_write
 from kube.scaling import set_replicas
 from kube.watches import fleet
@@ -37,8 +38,7 @@ def _caller(request: HttpRequest) -> kube.Caller:
 
 
 def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or default
-    return target if model_views.url_is_local(target) else default
+    return local_url(request, request.POST.get("next") or request.GET.get("next") or "", default)
 
 
 # --- 1. why not ready -------------------------------------------------------------------
