@@ -40,6 +40,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                          "errors": [{"field": "", "message": str(exc.detail)}]}
     elif response is not None and isinstance(exc, exceptions.APIException):
         response.data = {"detail": str(exc.detail)}
+        if response.status_code == 413:
+            response.data["errors"] = [{"field": "", "message": str(exc.detail)}]
     return response
 
 

@@ -16,6 +16,7 @@ from tests.conftest import make_model
 pytestmark = pytest.mark.cluster
 
 MB = 1024 * 1024
+HUGE_URL = 500_000  # far past a URL's limit, within the body cap (kmm.limits)
 NAME = "target"
 ITEM = NAME + "/"
 
@@ -52,10 +53,10 @@ CASES: list[tuple[str, str, str, Any, str, int, str | None]] = [
      400, "extras"),
     ("unknown-spec-field", "POST", "", lambda ns, _: model(ns, spec_flavour="large"), "json",
      400, "spec.flavour"),
-    ("url-of-1-MB", "POST", "", lambda ns, _: model(ns, spec_url="hf://org/" + "m" * MB),
+    ("url-of-500-KB", "POST", "", lambda ns, _: model(ns, spec_url="hf://org/" + "m" * HUGE_URL),
      "json", 422, "spec.url"),
-    ("adapter-url-of-1-MB", "POST", "", lambda ns, _: model(
-        ns, spec_adapters=[{"name": "a", "url": "hf://org/" + "a" * MB}]), "json", 422,
+    ("adapter-url-of-500-KB", "POST", "", lambda ns, _: model(
+        ns, spec_adapters=[{"name": "a", "url": "hf://org/" + "a" * HUGE_URL}]), "json", 422,
      "spec.adapters[0].url"),
     ("invalid-json", "POST", "", lambda ns, _: b'{"metadata": {', "json", 400, ""),
     ("body-over-4-MB", "POST", "", lambda ns, _: model(ns, spec_args=["x" * (5 * MB)]),
@@ -77,7 +78,8 @@ CASES: list[tuple[str, str, str, Any, str, int, str | None]] = [
     ("patch-unknown-spec-field", "PATCH", ITEM, lambda ns, _: {"spec": {"flavour": "large"}},
      "merge", 400, "spec.flavour"),
     ("patch-a-list", "PATCH", ITEM, lambda ns, _: [1], "merge", 400, ""),
-    ("patch-url-of-1-MB", "PATCH", ITEM, lambda ns, _: {"spec": {"url": "hf://o/" + "u" * MB}},
+    ("patch-url-of-500-KB", "PATCH", ITEM,
+     lambda ns, _: {"spec": {"url": "hf://o/" + "u" * HUGE_URL}},
      "merge", 422, "spec.url"),
     ("delete-garbage-version", "DELETE", ITEM + "?resourceVersion=garbage", lambda ns, _: None,
      "json", 409, None),

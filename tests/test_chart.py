@@ -70,8 +70,9 @@ def test_it_renders_the_documented_objects_with_standard_labels() -> None:
     objects = render("kmm-system")
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
-                     "PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service",
-                     "ServiceAccount"]
+                     "PodDisruptionBudget",
+                     "Role", "Role",  # KubeAI's system ConfigMap by name; the sign-out record
+                     "RoleBinding", "RoleBinding", "Secret", "Service", "ServiceAccount"]
     for obj in objects:
         labels = obj["metadata"]["labels"]
         assert labels["helm.sh/chart"] == "kmm-0.1.0"
@@ -294,13 +295,13 @@ def test_the_console_settings_and_catalog_mount() -> None:
         pod["containers"][0]["volumeMounts"]
     assert {"name": "catalog", "configMap": {"name": "kmm-catalog", "items": [
         {"key": "catalog.yaml", "path": "catalog.yaml"}]}} in pod["volumes"]
-    role = one(objects, "Role")
+    role = next(r for r in by_kind(objects, "Role") if r["metadata"]["name"].endswith("kubeai-config"))
     assert role["metadata"]["namespace"] == "ai"
     assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
                               "resourceNames": ["kubeai-config"],
                               "verbs": ["get", "list", "watch"]}]
     off = render("kmm-system", {"kubeai": {"config": "", "watchPodsAndNodes": False}})
-    assert not by_kind(off, "Role")
+    assert not [r for r in by_kind(off, "Role") if r["metadata"]["name"].endswith("kubeai-config")]
     assert "KMM_CATALOG" not in env_of(off)
     granted = {r for rule in one(off, "ClusterRole")["rules"] for r in rule["resources"]}
     assert not granted & {"pods", "nodes", "configmaps"}

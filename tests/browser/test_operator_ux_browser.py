@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -110,7 +111,7 @@ def test_make_run_against_a_configured_cluster_serves_pages_and_their_styles(
     port = free_port()
     environment = {k: v for k, v in os.environ.items()
                    if not k.startswith(("KMM_", "DJANGO_"))}
-    environment.update(KUBECONFIG=str(control_plane.kubeconfig), KMM_SECRET_KEY="make-run-test",
+    environment.update(KUBECONFIG=str(control_plane.kubeconfig), KMM_SECRET_KEY=secrets.token_urlsafe(50),
                        PYTHONPATH=str(ROOT))
     log = open(ROOT / "test-artifacts" / f"make-run-{port}.log", "wb")  # noqa: SIM115
     server = subprocess.Popen([sys.executable, "-m", "devcluster", "serve", "--port", str(port)],
@@ -322,7 +323,7 @@ def test_the_detail_page_shows_what_is_set(page: Page, kmm_url: str, admin: kube
     seed_samples(admin, namespace)
     kube.patch_model(admin, namespace, DOTTED[0], {"spec": {"env": {"HF_HUB_OFFLINE": "1"}}})
     page.goto(f"{kmm_url}/models/{namespace}/{DOTTED[0]}/")
-    expect(page.locator(".detail-group").filter(has_text="Server")).to_contain_text(
+    expect(page.get_by_role("region", name="Server", exact=True)).to_contain_text(
         "HF_HUB_OFFLINE=1")
     expect(page.locator(".detail-group .tag").filter(has_text="team=platform")).to_be_visible()
     expect(page.locator(".detail-group dt").filter(has_text="Priority class")).to_have_count(0)

@@ -16,6 +16,7 @@ import pytest
 import kube
 from devcluster import controlplane, fleet
 from kube.cache import reset_model_cache
+from kube.watches import reset_fleet
 
 # Filled as the tests run, printed in the terminal summary (tests/conftest.py).
 FIGURES: dict[str, float] = {}
@@ -33,10 +34,12 @@ def fleet_plane() -> Iterator[controlplane.ControlPlane]:
     cluster = kube.Cluster.from_kubeconfig(plane.kubeconfig)
     previous = kube.swap_default_cluster(cluster)
     reset_model_cache()
+    reset_fleet()  # the console's watch caches follow the default cluster, as the models' do
     try:
         yield plane
     finally:
         reset_model_cache()
+        reset_fleet()
         kube.swap_default_cluster(previous)
         cluster.close()
         plane.stop()
