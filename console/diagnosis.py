@@ -14,14 +14,14 @@ from typing import Any
 import kube
 from kube.cacheload import cache_load_job_name, get_job, get_pvc
 from kube.fleetinfo import Fit, SystemConfig, fit_check, parse_system_config, split_profile
+from kube.podreason import pod_ready, pod_reason, pod_restarts, warnings_of
 from kube.watches import Fleet, fleet
 from kube.workloads import cache_pvc_name
+from models_ui.data import may_list as may
 from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, ModelRow
 
 Obj = dict[str, Any]
 CACHE_WAIT_SECONDS = 5.0  # only a process's first pages wait: the watches are starting
-PULL_ERRORS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
-START_ERRORS = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
 
 
 @dataclass(frozen=True)
@@ -83,14 +83,6 @@ def profile_names() -> list[str] | None:
     return sorted(config.profiles) if config is not None else None
 
 
-def may(caller: kube.Caller, resource: str, namespace: str | None = None,
-        group: str = "") -> bool:
-    try:
-        return kube.allowed(caller, "list", namespace, resource=resource, group=group)
-    except kube.KubeError:
-        return False
-
-
 def visible_nodes(caller: kube.Caller, source: Fleet) -> tuple[list[Obj] | None, str]:
     if not may(caller, "nodes"):
         return None, "you may not list nodes"
@@ -113,50 +105,10 @@ def caller_fit(caller: kube.Caller, profile: str, source: Fleet | None = None) -
 
 def pod_row(pod: Obj, warnings: tuple[Obj, ...]) -> PodRow:
     metadata, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
-    conditions = {c.get("type"): c for c in status.get("conditions") or []}
-    statuses = status.get("containerStatuses") or []
-    ready = (conditions.get("Ready") or {}).get("status") == "True"
-    restarts = sum(int(s.get("restartCount") or 0) for s in statuses)
-    reason, problem = "", ""
-    for container in statuses:
-        waiting = (container.get("state") or {}).get("waiting") or {}
-        why = waiting.get("reason") or ""
-        if why in PULL_ERRORS:
-            reason, problem = f"{why}: {waiting.get('message') or container.get('image', '')}", "pull"
-        elif why == "CrashLoopBackOff":
-            last = ((container.get("lastState") or {}).get("terminated") or {})
-            detail = last.get("reason") or "exited"
-            if last.get("exitCode") is not None:
-                detail += f", exit code {last['exitCode']}"
-            reason, problem = f"CrashLoopBackOff ({detail}; {restarts} restarts)", "crash"
-        elif why in START_ERRORS:
-            reason, problem = f"{why}: {waiting.get('message', '')}", "start"
-        if problem:
-            break
-    scheduled = conditions.get("PodScheduled") or {}
-    if not problem and scheduled.get("status") == "False":
-        reason = f"{scheduled.get('reason') or 'Unschedulable'}: {scheduled.get('message', '')}"
-        problem = "unschedulable"
-    latest = _latest(warnings)
-    if not reason and latest is not None:
-        reason = f"{latest.get('reason')}: {latest.get('message', '')}"
-        if latest.get("reason") == "FailedScheduling":
-            problem = "unschedulable"
-    if not reason and not ready:
-        reason = status.get("reason") or ("Waiting to start" if status.get("phase") == "Pending"
-                                          else "")
-    return PodRow(str(metadata.get("name", "")), str(status.get("phase") or "Unknown"), ready,
-                  str(spec.get("nodeName") or ""), restarts, reason.strip().rstrip(":"), problem)
-
-
-def _warnings(events: tuple[Obj, ...]) -> tuple[Obj, ...]:
-    return tuple(e for e in events if e.get("type") == "Warning")
-
-
-def _latest(events: tuple[Obj, ...]) -> Obj | None:
-    return max(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or
-                                          (e.get("metadata") or {}).get("creationTimestamp")
-                                          or ""), default=None)
+    reason, problem = pod_reason(pod, warnings)
+    return PodRow(str(metadata.get("name", "")), str(status.get("phase") or "Unknown"),
+                  pod_ready(pod), str(spec.get("nodeName") or ""), pod_restarts(pod), reason,
+                  problem)
 
 
 # --- the verdict --------------------------------------------------------------------------
@@ -176,7 +128,7 @@ def diagnose(caller: kube.Caller, model: Obj, source: Fleet | None = None,
         pods_note = f"kmm cannot watch pods ({source.pods.problem}): the pods are not shown."
     else:
         show_events = may(caller, "events", namespace)
-        pods = [pod_row(p, _warnings(source.events_of(namespace, "Pod", p["metadata"]["name"]))
+        pods = [pod_row(p, warnings_of(source.events_of(namespace, "Pod", p["metadata"]["name"]))
                         if show_events else ())
                 for p in sorted(source.pods.lookup(namespace, name),
                                 key=lambda p: p["metadata"]["name"])]

@@ -8,6 +8,7 @@ every write go to the API server with the caller's own identity.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,9 @@ from django.conf import settings
 
 import kube
 from kube.cache import synced_snapshot
+from kube.podreason import pod_problem, warnings_of
+from kube.watches import fleet
+from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, ModelRow
 
 Obj = dict[str, Any]
 CACHE_WAIT_SECONDS = 5.0
@@ -77,3 +81,62 @@ class Rights:
     def for_namespaces(self, namespaces: set[str]) -> dict[str, dict[str, bool]]:
         return {ns: {"change": self.can_change(ns), "delete": self.can_delete(ns)}
                 for ns in namespaces}
+
+
+# --- why a model is not ready: from the pod watch cache ---------------------------------
+
+def may_list(caller: kube.Caller, resource: str, namespace: str | None = None,
+             group: str = "") -> bool:
+    """May the caller list this resource (in the namespace)? No answer counts as no."""
+    try:
+        return kube.allowed(caller, "list", namespace, resource=resource, group=group)
+    except kube.KubeError:
+        return False
+
+
+def explain_not_ready(caller: kube.Caller, rows: list[ModelRow]) -> None:
+    """Give each Not-ready row the reason its pods give (e.g. the scheduler's), read from
+    kmm's pod watch cache: a polling page costs the API server nothing. A caller who may not
+    list pods in a row's namespace gets the state alone; one who may not list events there
+    gets the pods' reasons without their Warning events."""
+    source = fleet()
+    for row in rows:
+        if row.state != NOT_READY or not may_list(caller, "pods", row.namespace):
+            continue
+        if not source.pods.wait_synced(CACHE_WAIT_SECONDS):
+            return  # kmm cannot watch pods: state alone
+        pods = source.pods.lookup(row.namespace, row.name)
+        warnings: dict[str, tuple[Obj, ...]] = {}
+        if may_list(caller, "events", row.namespace):
+            for pod in pods:
+                name = str(pod["metadata"].get("name", ""))
+                warnings[name] = warnings_of(source.events_of(row.namespace, "Pod", name))
+        row.not_ready_reason = pod_problem(pods, warnings)
+
+
+def pods_fingerprint(caller: kube.Caller, models: list[Obj]) -> str:
+    """Changes when what a not-fine row shows beyond the model may change (its pods'
+    reason, the console's badge), from the watch caches and only from what this caller may
+    see (as kube.visible_version): the pods and their events in namespaces where they may
+    list them, the nodes if they may list them, KubeAI's config. "" when every model is fine."""
+    unfine = [ModelRow(m) for m in models if ModelRow(m).state not in (READY, SCALED_TO_ZERO)]
+    if not unfine:
+        return ""
+    source = fleet()
+    digest = hashlib.sha256()
+    for row in unfine:
+        if not may_list(caller, "pods", row.namespace):
+            continue
+        events = may_list(caller, "events", row.namespace)
+        for pod in source.pods.lookup(row.namespace, row.name):
+            pod_name = str(pod["metadata"].get("name", ""))
+            digest.update(f"{row.key}/{pod_name}@{pod['metadata'].get('resourceVersion')};"
+                          .encode())
+            for event in source.events_of(row.namespace, "Pod", pod_name) if events else ():
+                digest.update(f"{event['metadata'].get('uid')}@"
+                              f"{event['metadata'].get('resourceVersion')};".encode())
+    if may_list(caller, "nodes"):
+        digest.update(f"nodes@{source.nodes.version};".encode())
+    if source.config is not None:
+        digest.update(f"config@{source.config.version};".encode())
+    return digest.hexdigest()[:12]

@@ -28,7 +28,8 @@ class ModelRow:
         self.metadata: dict[str, Any] = obj.get("metadata") or {}
         self.spec: dict[str, Any] = obj.get("spec") or {}
         self.status: dict[str, Any] = obj.get("status") or {}
-        # Why replicas are not ready, from KubeAI's pods (set by the views, which read them).
+        # Why replicas are not ready, from KubeAI's pods (set by the views from the pod watch
+        # cache, see models_ui.data.explain_not_ready).
         self.not_ready_reason: str | None = None
 
     @property
@@ -173,24 +174,6 @@ class ModelRow:
     @cached_property
     def yaml(self) -> str:
         return to_yaml(self.obj)
-
-
-def pod_problem(pods: list[dict[str, Any]]) -> str | None:
-    """Why KubeAI's pods are not ready, as the cluster says it: the scheduler's reason for
-    a Pending pod (its FailedScheduling message), else a waiting container's reason."""
-    for pod in pods:
-        status = pod.get("status") or {}
-        for condition in status.get("conditions") or []:
-            if (condition.get("type") == "PodScheduled" and condition.get("status") == "False"
-                    and condition.get("message")):
-                return f"{condition.get('reason') or 'Unschedulable'}: {condition['message']}"
-    for pod in pods:
-        for container in (pod.get("status") or {}).get("containerStatuses") or []:
-            waiting = (container.get("state") or {}).get("waiting") or {}
-            if waiting.get("reason"):
-                return str(waiting["reason"]) + (f": {waiting['message']}"
-                                                 if waiting.get("message") else "")
-    return None
 
 
 def to_yaml(obj: dict[str, Any]) -> str:

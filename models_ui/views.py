@@ -33,11 +33,13 @@ from models_ui.data import (
     CACHE_WAIT_SECONDS,
     Rights,
     creatable_namespaces,
+    explain_not_ready,
+    pods_fingerprint,
     visible_models,
     visible_namespaces,
 )
 from models_ui.forms import FIELDSETS, ROW_KINDS, ModelEditForm
-from models_ui.presenters import NOT_READY, ModelRow, pod_problem, to_yaml
+from models_ui.presenters import ModelRow, to_yaml
 from models_ui.yaml_form import YamlForm
 from modelspec.errors import FieldError
 from modelspec.listing import (
@@ -98,19 +100,15 @@ def model_list(request: HttpRequest) -> HttpResponse:
     models, _ = visible_models(_caller(request), namespace)
     query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:12]
     version = kube.visible_version(models)  # what this caller sees, nothing else (finding 8)
-    etag = f'"{version}-{query}"'
-    # A Not-ready row's reason comes from its pods, which can change while the models do
-    # not (the scheduler gives up after KubeAI's last write): then the reasons join the ETag.
-    explained = any(ModelRow(m).state == NOT_READY for m in models)
-    if not explained and _conditional(request, etag):
+    # A not-fine row's reason comes from its pods, which can change while the models do not
+    # (the scheduler gives up after KubeAI's last write): what the caller may see of them, in
+    # the watch caches, joins the ETag.
+    pods = pods_fingerprint(_caller(request), models)
+    etag = f'"{version}-{query}-{pods}"' if pods else f'"{version}-{query}"'
+    if _conditional(request, etag):
         return _not_modified(etag)
     changelist = ChangeList(request.GET, (ModelRow(m) for m in models), path=request.path)
-    if explained:
-        _explain_not_ready(_caller(request), changelist.rows)
-        reasons = repr([(r.key, r.not_ready_reason) for r in changelist.rows if r.not_ready_reason])
-        etag = f'"{version}-{query}-{hashlib.sha256(reasons.encode()).hexdigest()[:8]}"'
-        if _conditional(request, etag):
-            return _not_modified(etag)
+    explain_not_ready(_caller(request), changelist.rows)
     rights = Rights(_caller(request))
     context = {"cl": changelist, "namespace": namespace or "", "etag": etag,
                "can_add": rights.can_add(namespace),
@@ -119,20 +117,6 @@ def model_list(request: HttpRequest) -> HttpResponse:
         return _finish(request, render(request, "models_ui/model_list.html#results", context), etag)
     context["namespaces"] = _namespaces(request)
     return _finish(request, render(request, "models_ui/model_list.html", context), etag)
-
-
-# Pods are read only for the page's Not-ready rows, and for a bounded number of them.
-MAX_EXPLAINED_ROWS = 10
-
-
-def _explain_not_ready(caller: kube.Caller, rows: list[ModelRow]) -> None:
-    """Give each Not-ready row the reason its pods give (e.g. the scheduler's), if any."""
-    for row in [r for r in rows if r.state == NOT_READY][:MAX_EXPLAINED_ROWS]:
-        try:
-            row.not_ready_reason = pod_problem(kube.list_model_pods(caller, row.namespace,
-                                                                    row.name))
-        except kube.KubeError:
-            return  # no right to list pods there (or the server is gone): state alone
 
 
 @require_POST
@@ -194,12 +178,12 @@ def model_detail(request: HttpRequest, namespace: str, name: str) -> HttpRespons
         events = None  # a viewer without rights on events still sees the model
     etag = '"' + hashlib.sha256(repr((model["metadata"]["resourceVersion"], [
         (e["metadata"].get("uid"), e["metadata"].get("resourceVersion")) for e in events or []
-    ])).encode()).hexdigest()[:32] + '"'
+    ], pods_fingerprint(caller, [model]))).encode()).hexdigest()[:32] + '"'
     if _conditional(request, etag):
         return _not_modified(etag)
     rights = Rights(caller)
     row = ModelRow(model)
-    _explain_not_ready(caller, [row])
+    explain_not_ready(caller, [row])
     context = {"row": row, "events": events, "fieldsets": detail_fieldsets(model),
                "etag": etag, "can_change": rights.can_change(namespace),
                "can_delete": rights.can_delete(namespace),

@@ -13,8 +13,14 @@ import pytest
 
 import kube
 from devcluster.controlplane import ControlPlane
-from tests.conftest import set_status, wait_for_cache
-from tests.consolekit import caught_up, install_cluster_objects, model_pod, running_status
+from tests.conftest import make_model, set_status, wait_for_cache
+from tests.consolekit import (
+    caught_up,
+    install_cluster_objects,
+    model_pod,
+    running_status,
+    unschedulable_status,
+)
 from tests.rbac import Tenancy, attempt_forbidden, setup_tenancy
 from tests.test_auth_ui import client_for
 
@@ -40,8 +46,8 @@ def token_mode(settings: Any) -> None:
     settings.KMM_AUTH_MODE = "token"
 
 
-def detail(user: str, plane: ControlPlane, namespace: str) -> str:
-    page = client_for(user, "token", plane).get(f"/models/{namespace}/resident/")
+def detail(user: str, plane: ControlPlane, namespace: str, name: str = "resident") -> str:
+    page = client_for(user, "token", plane).get(f"/models/{namespace}/{name}/")
     assert page.status_code == 200
     return page.content.decode()
 
@@ -109,3 +115,25 @@ def test_the_panel_refuses_who_may_not_read_the_model(control_plane: ControlPlan
                        HTTP_HX_REQUEST="true")
     assert response.status_code == 403
     assert b"Waiting" not in response.content
+
+
+def test_the_lists_reason_shows_only_to_who_may_list_pods(control_plane: ControlPlane,
+                                                           tenancy: Tenancy, admin: kube.Caller,
+                                                           token_mode: None) -> None:
+    kube.create_model(admin, make_model(tenancy.ns_a, "llama-3.1-8b", minReplicas=1))
+    try:
+        set_status(tenancy.ns_a, "llama-3.1-8b", {"replicas": {"all": 1, "ready": 0}})
+        model_pod(admin, tenancy.ns_a, "llama-3.1-8b", status=unschedulable_status(
+            "0/4 nodes are available: 4 Insufficient memory."))
+        wait_for_cache(admin, tenancy.ns_a)
+        caught_up(admin, tenancy.ns_a)
+        for user, shown in (("admin", True), ("alice", False)):
+            listed = client_for(user, "token", control_plane).get("/", {"namespace": tenancy.ns_a})
+            row = next(r for r in listed.context["cl"].rows if r.name == "llama-3.1-8b")
+            assert row.state == "not-ready"
+            assert ("4 Insufficient memory." in listed.content.decode()) is shown, user
+            page = detail(user, control_plane, tenancy.ns_a, "llama-3.1-8b")
+            assert ('class="state-reason">Unschedulable: 0/4 nodes' in page) is shown, user
+    finally:
+        kube.delete_model(admin, tenancy.ns_a, "llama-3.1-8b")
+        wait_for_cache(admin, tenancy.ns_a)

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, SCALING, ModelRow, pod_problem
+from console.diagnosis import pod_row
+from kube.podreason import pod_problem
+from models_ui.presenters import NOT_READY, READY, SCALED_TO_ZERO, SCALING, ModelRow
 
 
 def row(spec: dict[str, Any], ready: int = 0, running: int = 0) -> ModelRow:
@@ -47,3 +49,26 @@ def test_it_explains_a_waiting_container_and_is_silent_for_healthy_pods() -> Non
                           "containerStatuses": [{"state": {"running": {}}}]}}
     assert pod_problem([waiting]) == "ImagePullBackOff: no such image"
     assert pod_problem([healthy]) is None
+
+
+def test_it_names_the_worst_problem_among_the_pods_and_what_the_list_and_panel_share() -> None:
+    pending = {"metadata": {"name": "model-a-1"}, "status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": "0/4 nodes are available."}]}}
+    pulling = {"metadata": {"name": "model-a-2"}, "status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "True"}], "containerStatuses": [{"state": {
+            "waiting": {"reason": "ErrImagePull", "message": "not found"}}}]}}
+    creating = {"metadata": {"name": "model-a-3"}, "status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "True"}], "containerStatuses": [{"state": {
+            "waiting": {"reason": "ContainerCreating"}}}]}}
+    assert pod_problem([pending, pulling]) == "ErrImagePull: not found"
+    assert pod_problem([creating, pending]) == "Unschedulable: 0/4 nodes are available."
+    assert pod_problem([creating]) == "ContainerCreating"
+    # The console's panel reads the same reason from the same function.
+    assert pod_row(pulling, ()).reason == "ErrImagePull: not found"
+    assert pod_row(pulling, ()).problem == "pull"
+    warning = {"type": "Warning", "reason": "FailedScheduling", "message": "no room",
+               "lastTimestamp": "2026-11-28T10:00:00Z"}
+    bare = {"metadata": {"name": "model-a-4"}, "status": {"phase": "Pending"}}
+    assert pod_problem([bare]) == "Waiting to start"
+    assert pod_problem([bare], {"model-a-4": (warning,)}) == "FailedScheduling: no room"

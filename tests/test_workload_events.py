@@ -10,6 +10,7 @@ from django.test import Client
 
 import kube
 from tests.conftest import create_event, kubectl, make_model, set_status, wait_for_cache
+from tests.consolekit import caught_up
 
 pytestmark = pytest.mark.cluster
 
@@ -86,6 +87,7 @@ def test_the_list_says_why_a_model_is_not_ready_and_refreshes_when_only_the_pod_
     set_status(namespace, "big", {"replicas": {"all": 1, "ready": 0}})
     wait_for_cache(admin, namespace)
     pending_pod(namespace, "big", "0/4 nodes are available: 2 Insufficient nvidia.com/gpu.")
+    caught_up(admin, namespace)  # the reason is read from kmm's pod watch cache
     first = client.get("/", {"namespace": namespace})
     row = first.context["cl"].rows[0]
     assert row.state == "not-ready"
@@ -99,7 +101,34 @@ def test_the_list_says_why_a_model_is_not_ready_and_refreshes_when_only_the_pod_
     assert unchanged.status_code == 304
     # Only the pod changes (the model does not): the open list still gets the new reason.
     pending_pod(namespace, "big", "0/4 nodes are available: 4 Insufficient memory.")
+    caught_up(admin, namespace)
     again = client.get("/", {"namespace": namespace},
                        headers={**poll, "If-None-Match": first["ETag"]})
     assert again.status_code == 200
     assert "4 Insufficient memory." in again.content.decode()
+
+
+def pod_lists_served() -> int:
+    """How many namespaced pod LISTs the API server has served (its own metrics)."""
+    return sum(int(float(line.rsplit(" ", 1)[1]))
+               for line in kubectl("get", "--raw", "/metrics").splitlines()
+               if line.startswith("apiserver_request_total{") and 'resource="pods"' in line
+               and 'verb="LIST"' in line and 'scope="namespace"' in line)
+
+
+def test_polling_a_page_with_a_not_ready_model_reads_no_pods_from_the_api_server(
+        client: Client, admin: kube.Caller, namespace: str) -> None:
+    kube.create_model(admin, make_model(namespace, "llama-3.1-8b", minReplicas=1))
+    set_status(namespace, "llama-3.1-8b", {"replicas": {"all": 1, "ready": 0}})
+    wait_for_cache(admin, namespace)
+    pending_pod(namespace, "llama-3.1-8b", "0/4 nodes are available: 4 Insufficient memory.")
+    caught_up(admin, namespace)
+    poll = {"HX-Request": "true", "HX-Target": "changelist-results"}
+    detail_poll = {"HX-Request": "true", "HX-Target": "model-live"}
+    before = pod_lists_served()
+    for _ in range(5):  # each a full answer (no If-None-Match), as a new tab would get
+        listed = client.get("/", {"namespace": namespace}, headers=poll)
+        assert "4 Insufficient memory." in listed.content.decode()
+        live = client.get(f"/models/{namespace}/llama-3.1-8b/", headers=detail_poll)
+        assert "4 Insufficient memory." in live.content.decode()
+    assert pod_lists_served() == before
