@@ -43,6 +43,7 @@ print(json.dumps({"ms": (time.perf_counter() - started) * 1000, "outcome": outco
 
 
 def yaml_bomb(levels: int = 9) -> str:
+    """About 600 bytes that expand to 10**levels values through nested aliases."""
     lines = ["apiVersion: kubeai.org/v1", "kind: Model",
              "metadata: {name: bomb, namespace: default}", "spec:",
              "  url: hf://o/m", "  engine: VLLM", "  features: [TextGeneration]",

@@ -16,6 +16,7 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.test import Client, RequestFactory
 from rest_framework import exceptions
 
+from bench.bench_security import many_errors, yaml_bomb
 from kmm import auth
 from kmm.addresses import is_loopback
 from kube import cluster as kube_cluster
@@ -100,21 +101,7 @@ def test_is_loopback() -> None:
 
 # --- finding 1: one small request must not exhaust a worker --------------------------------
 
-def yaml_bomb(levels: int = 9) -> str:
-    """About 600 bytes that expand to 10**levels values through nested aliases."""
-    lines = ["apiVersion: kubeai.org/v1", "kind: Model",
-             "metadata: {name: bomb, namespace: default}", "spec:",
-             "  url: hf://o/m", "  engine: VLLM", "  features: [TextGeneration]",
-             "  env:", "    a0: &a0 x"]
-    lines += [f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
-    lines.append(f"  args: *a{levels - 1}")
-    return "\n".join(lines) + "\n"
-
-
-def many_errors(count: int = 2000) -> str:
-    head = ("apiVersion: kubeai.org/v1\nkind: Model\nmetadata: {name: m, namespace: default}\n"
-            "spec:\n  url: hf://o/m\n  engine: VLLM\n  features: [TextGeneration]\n  args:\n")
-    return head + "  - 1\n" * count
+# The attack payloads are the benchmark's (bench/bench_security.py), one definition each.
 
 
 BOUNDED_FORM = """
