@@ -209,5 +209,11 @@ def test_prompt_requests_and_answers() -> None:
     chat = '{"choices": [{"message": {"role": "assistant", "content": "Hello!"}}]}'
     assert summarize("TextGeneration", chat, False) == "Hello!"
     vectors = '{"data": [{"embedding": [0.1, 0.2, 0.3]}]}'
+    # KubeAI's rerank shape, and the engines' (Infinity, vLLM).
+    kubeai = ('{"data": [{"document_index": 1, "document": "two GPU nodes", '
+              '"relevance_score": 0.9}, {"document_index": 0, "relevance_score": 0.1}]}')
+    assert summarize("Reranking", kubeai, False) == "#1 0.9000: two GPU nodes\n#0 0.1000"
+    engines = '{"results": [{"index": 0, "relevance_score": 0.25, "document": {"text": "a"}}]}'
+    assert summarize("Reranking", engines, False) == "#0 0.2500: a"
     assert summarize("TextEmbedding", vectors, False) == "3 dimensions: [0.1000, 0.2000, " \
                                                          "0.3000, …]"

@@ -1,21 +1,18 @@
 """The operator console against the fleet: KubeAI's real controller and proxy, the real
 kube-scheduler and kube-controller-manager, KWOK nodes (devcluster/fleet.py, issue 9).
-
-Skipped until the fleet is on the branch (devcluster/fleet.py, tests/fleet/conftest.py).
+The browser tests of the other features: test_fleet_console_browser.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 
 import kube
-
-fleet = pytest.importorskip("devcluster.fleet", reason="the simulated KubeAI fleet (issue 9) "
-                            "is not on this branch yet")
-from tests.fleet.conftest import fleet_model, live_pods, ready_pods, settle  # noqa: E402
+from devcluster import fleet
+from tests.fleet.conftest import fleet_model, live_pods, ready_pods, settle
+from tests.fleet.test_fleet import post_json
 
 
 def test_the_prompt_is_answered_through_kubeai_after_waking_from_zero(
@@ -41,6 +38,35 @@ def test_the_prompt_is_answered_through_kubeai_after_waking_from_zero(
     assert f"stand-in reply from {model_name}".encode() in pages[-1], pages[-1][:2000]
     assert any(b"Waking up" in page for page in pages[:-1]) or len(pages) == 1
     assert ready_pods(fleet_admin, model_name)  # KubeAI scaled it up for the request
+
+
+def test_a_reranking_model_answers_the_prompt_through_kubeai(
+        console: fleet.Fleet, fleet_admin: kube.Caller, model_name: str) -> None:
+    kube.create_model(fleet_admin, fleet_model(
+        model_name, console, url="hf://BAAI/bge-reranker-base", engine="Infinity",
+        features=["Reranking"], minReplicas=1, maxReplicas=1))
+    try:
+        settle(lambda: len(ready_pods(fleet_admin, model_name)) == 1, "KubeAI's pod")
+        # KubeAI's proxy forwards /openai/v1/rerank to the model's pod.
+        direct = post_json(f"{console.openai_url}/rerank", {
+            "model": model_name, "query": "GPU nodes",
+            "documents": ["cpu only", "two GPU nodes"]})
+        assert [r["document_index"] for r in direct["data"]] == [1, 0]
+
+        client = Client()
+        settle(lambda: client.get(f"/models/{fleet.NAMESPACE}/{model_name}/").context[
+            "row"].ready_replicas == 1, "kmm's cache to see the ready replica")
+        page = client.get(f"/models/{fleet.NAMESPACE}/{model_name}/").content.decode()
+        assert 'for="prompt-documents"' in page  # the rerank console: a query and documents
+        answer = client.post(f"/console/models/{fleet.NAMESPACE}/{model_name}/prompt/", {
+            "prompt": "GPU nodes", "documents": "cpu only\ntwo GPU nodes\nGPU"},
+            HTTP_HX_REQUEST="true")
+        assert answer.status_code == 200
+        assert answer.context["answer"].ok, answer.context["answer"].text
+        assert answer.context["answer"].text == ("#1 1.0000: two GPU nodes\n#2 0.5000: GPU\n"
+                                                 "#0 0.0000: cpu only")
+    finally:
+        kube.delete_model(fleet_admin, fleet.NAMESPACE, model_name)
 
 
 def test_scale_to_zero_and_wake_with_pods_following(console: fleet.Fleet,
