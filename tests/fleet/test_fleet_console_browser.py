@@ -295,7 +295,7 @@ def test_in_a_browser_the_cache_loader_job_and_pvc_of_a_cached_model(
                     .get("cache") or {}).get("loaded") is True, "KubeAI's loader Job")
     # The panel follows: KubeAI removes the finished loader Job; the claim stays Bound.
     expect(facts.locator("div", has_text=f"Job load-cache-{name}")).to_contain_text(
-        "not running (done and removed", timeout=WAIT_MS)
+        "done: the cache is loaded (KubeAI removed the finished Job)", timeout=WAIT_MS)
     expect(facts.locator("div", has_text=pvc)).to_contain_text("Bound")
 
 
