@@ -22,6 +22,7 @@ Obj = dict[str, Any]
 EXTRA_SERVER_METADATA = ("selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
                          "ownerReferences")
 DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+KUBEAI_FINALIZERS = "kubeai.org/"  # e.g. kubeai.org/cache-eviction: KubeAI adds its own
 MAX_IMPORT_DOCUMENTS = 200
 PLAN_SALT = "kmm.console.import"
 KUBEAI_SET_FIELDS = ("replicas", "owner")
@@ -29,7 +30,8 @@ KUBEAI_SET_FIELDS = ("replicas", "owner")
 
 def clean(model: Obj) -> Obj:
     """The object as one would commit it: no status, nothing the server owns (and no
-    ownerReferences, deletion marks or kubectl's last-applied copy)."""
+    ownerReferences, deletion marks, kubectl's last-applied copy or KubeAI's finalizers,
+    which KubeAI adds itself)."""
     stripped = strip_server_fields(model)
     metadata = {k: v for k, v in stripped["metadata"].items() if k not in EXTRA_SERVER_METADATA}
     annotations = {k: v for k, v in (metadata.get("annotations") or {}).items()
@@ -38,6 +40,12 @@ def clean(model: Obj) -> Obj:
         metadata["annotations"] = annotations
     else:
         metadata.pop("annotations", None)
+    finalizers = [f for f in metadata.get("finalizers") or []
+                  if not str(f).startswith(KUBEAI_FINALIZERS)]
+    if finalizers:
+        metadata["finalizers"] = finalizers
+    else:
+        metadata.pop("finalizers", None)
     return {"apiVersion": model.get("apiVersion", API_VERSION), "kind": model.get("kind", KIND),
             "metadata": metadata, "spec": copy.deepcopy(model.get("spec") or {})}
 

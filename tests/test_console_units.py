@@ -155,11 +155,14 @@ def test_export_is_clean() -> None:
            "metadata": {"name": "m", "namespace": "n", "uid": "u", "resourceVersion": "7",
                         "managedFields": [{}], "creationTimestamp": "x", "generation": 2,
                         "labels": {"a": "b"}, "annotations": {
-                            "kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+                            "kubectl.kubernetes.io/last-applied-configuration": "{}"},
+                        "finalizers": ["kubeai.org/cache-eviction"]},
            "spec": {"url": "hf://o/m"}, "status": {"replicas": {"all": 1}}}
     assert clean(obj) == {"apiVersion": "kubeai.org/v1", "kind": "Model",
                           "metadata": {"name": "m", "namespace": "n", "labels": {"a": "b"}},
                           "spec": {"url": "hf://o/m"}}
+    obj["metadata"]["finalizers"].append("example.com/keep")
+    assert clean(obj)["metadata"]["finalizers"] == ["example.com/keep"]
 
 
 def test_an_import_that_leaves_out_what_kubeai_sets_keeps_kubeais_values() -> None:

@@ -297,6 +297,13 @@ def test_in_a_browser_the_cache_loader_job_and_pvc_of_a_cached_model(
     expect(facts.locator("div", has_text=f"Job load-cache-{name}")).to_contain_text(
         "done: the cache is loaded (KubeAI removed the finished Job)", timeout=WAIT_MS)
     expect(facts.locator("div", has_text=pvc)).to_contain_text("Bound")
+    # Its clean export leaves out the finalizer KubeAI added (KubeAI adds it again).
+    assert "kubeai.org/cache-eviction" in kube.get_model(fleet_admin, NS, name)[
+        "metadata"]["finalizers"]
+    exported = yaml.safe_load(page.request.get(
+        f"{fleet_kmm}/console/models/{NS}/{name}/export/").text())
+    assert "finalizers" not in exported["metadata"]
+    assert exported["spec"]["cacheProfile"] == fleet.CACHE_PROFILE
 
 
 def test_in_a_browser_image_pull_and_crash_loop_verdicts(
