@@ -98,6 +98,9 @@ def test_pod_reasons_come_from_statuses_conditions_and_events() -> None:
              "lastTimestamp": "2026-11-28T10:00:00Z"}
     mounted = pod_row(pod({"phase": "Pending"}), (event,))
     assert mounted.reason == "FailedMount: volume x not found"
+    crashed = pod_row(pod(waiting_status("CrashLoopBackOff", "back-off 10s", restarts=1)), ())
+    assert (crashed.problem, crashed.reason) == (
+        "crash", "CrashLoopBackOff (Error, exit code 1; 1 restart)")
 
 
 def model(**spec: Any) -> ModelRow:
