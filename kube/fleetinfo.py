@@ -272,14 +272,8 @@ def _allocatable(node: Obj, resource: str) -> Decimal:
 
 
 def _replicas_on(node: Obj, needs: dict[str, Decimal]) -> int:
-    allocatable = (node.get("status") or {}).get("allocatable") or {}
-    counts = []
-    for resource, amount in needs.items():
-        if amount > 0:
-            try:
-                counts.append(int(parse_quantity(allocatable.get(resource, 0)) // amount))
-            except ValueError:
-                counts.append(0)
+    counts = [int(_allocatable(node, resource) // amount)
+              for resource, amount in needs.items() if amount > 0]
     return min(counts) if counts else 1
 
 
