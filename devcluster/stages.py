@@ -16,142 +16,105 @@ the pod stays selected, as the kubelet retries: the pull backs off, the containe
 
 from __future__ import annotations
 
+from typing import Any
+
+import yaml
+
 FAULT_ENV = "KMM_FLEET_FAULT"
 IMAGE_PULL = "ImagePullBackOff"
 CRASH_LOOP = "CrashLoopBackOff"
 RETRY = "10s"  # the kubelet's first back-off period
 
-_SELECTED = f"""\
-    - key: '.metadata.deletionTimestamp'
-      operator: 'DoesNotExist'
-    - key: '.spec.containers.[] | (.env // []) | .[] | select(.name == "{FAULT_ENV}") | .value'
-      operator: 'In'
-      values: ['{{fault}}']"""
-
-# First play at once, then once per back-off period.
-_DELAY = f"""\
-  delay:
-    durationMilliseconds: 500
-    durationFrom:
-      expressionFrom: 'if ((.status.containerStatuses // []) | length) > 0 then "{RETRY}" else "500ms" end'"""
-
-_IMAGE_PULL = f"""\
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: kmm-pod-image-pull-back-off
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-{_SELECTED.format(fault=IMAGE_PULL)}
-    - key: '.status.phase'
-      operator: 'In'
-      values: ['Pending']
-  weight: 10000
-{_DELAY}
-  next:
-    event:
-      type: Warning
-      reason: Failed
-      message: 'Error: ImagePullBackOff'
-    statusTemplate: |
-      {{{{ $now := Now }}}}
-      conditions:
-      - lastTransitionTime: {{{{ $now | Quote }}}}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{{{ $now | Quote }}}}
-        status: "False"
-        reason: ContainersNotReady
-        type: Ready
-      - lastTransitionTime: {{{{ $now | Quote }}}}
-        status: "False"
-        reason: ContainersNotReady
-        type: ContainersReady
-      containerStatuses:
-      {{{{ range .spec.containers }}}}
-      - image: {{{{ .image | Quote }}}}
-        imageID: ""
-        name: {{{{ .name | Quote }}}}
-        ready: false
-        restartCount: 0
-        started: false
-        state:
-          waiting:
-            reason: {IMAGE_PULL}
-            message: {{{{ printf "Back-off pulling image %q" .image | Quote }}}}
-      {{{{ end }}}}
-      hostIP: {{{{ NodeIPWith .spec.nodeName | Quote }}}}
-      phase: Pending
-      startTime: {{{{ or .status.startTime $now | Quote }}}}
+# KWOK's status templates are Go templates over the pod (sprig's functions included).
+_NOT_READY = """\
+{{ $now := Now }}
+conditions:
+- lastTransitionTime: {{ $now | Quote }}
+  status: "True"
+  type: Initialized
+- lastTransitionTime: {{ $now | Quote }}
+  status: "False"
+  reason: ContainersNotReady
+  type: Ready
+- lastTransitionTime: {{ $now | Quote }}
+  status: "False"
+  reason: ContainersNotReady
+  type: ContainersReady
+hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+startTime: {{ or .status.startTime $now | Quote }}
 """
 
-_CRASH_LOOP = f"""\
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: kmm-pod-crash-loop-back-off
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-{_SELECTED.format(fault=CRASH_LOOP)}
-    - key: '.status.phase'
-      operator: 'In'
-      values: ['Pending', 'Running']
-  weight: 10000
-{_DELAY}
-  next:
-    event:
-      type: Warning
-      reason: BackOff
-      message: 'Back-off restarting failed container server'
-    statusTemplate: |
-      {{{{ $now := Now }}}}
-      {{{{ $restarts := 0 }}}}
-      {{{{ range .status.containerStatuses }}}}{{{{ $restarts = .restartCount }}}}{{{{ end }}}}
-      conditions:
-      - lastTransitionTime: {{{{ $now | Quote }}}}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{{{ $now | Quote }}}}
-        status: "False"
-        reason: ContainersNotReady
-        type: Ready
-      - lastTransitionTime: {{{{ $now | Quote }}}}
-        status: "False"
-        reason: ContainersNotReady
-        type: ContainersReady
-      containerStatuses:
-      {{{{ range .spec.containers }}}}
-      - image: {{{{ .image | Quote }}}}
-        imageID: ""
-        name: {{{{ .name | Quote }}}}
-        ready: false
-        restartCount: {{{{ add1 $restarts }}}}
-        started: false
-        lastState:
-          terminated:
-            exitCode: 1
-            reason: Error
-            startedAt: {{{{ $now | Quote }}}}
-            finishedAt: {{{{ $now | Quote }}}}
-        state:
-          waiting:
-            reason: {CRASH_LOOP}
-            message: {{{{ printf "back-off %s restarting failed container=%s" "{RETRY}" .name | Quote }}}}
-      {{{{ end }}}}
-      hostIP: {{{{ NodeIPWith .spec.nodeName | Quote }}}}
-      phase: Running
-      startTime: {{{{ or .status.startTime $now | Quote }}}}
+_PULL_STATUS = _NOT_READY + """\
+phase: Pending
+containerStatuses:
+{{ range .spec.containers }}
+- image: {{ .image | Quote }}
+  imageID: ""
+  name: {{ .name | Quote }}
+  ready: false
+  restartCount: 0
+  started: false
+  state:
+    waiting:
+      reason: ImagePullBackOff
+      message: {{ printf "Back-off pulling image %q" .image | Quote }}
+{{ end }}
 """
+
+_CRASH_STATUS = "{{ $restarts := 0 }}{{ range .status.containerStatuses }}" \
+    "{{ $restarts = .restartCount }}{{ end }}\n" + _NOT_READY + """\
+phase: Running
+containerStatuses:
+{{ range .spec.containers }}
+- image: {{ .image | Quote }}
+  imageID: ""
+  name: {{ .name | Quote }}
+  ready: false
+  restartCount: {{ add1 $restarts }}
+  started: false
+  lastState:
+    terminated:
+      exitCode: 1
+      reason: Error
+      startedAt: {{ $now | Quote }}
+      finishedAt: {{ $now | Quote }}
+  state:
+    waiting:
+      reason: CrashLoopBackOff
+      message: {{ printf "back-off %s restarting failed container=%s" "RETRY" .name | Quote }}
+{{ end }}
+""".replace("RETRY", RETRY)
+
+
+def _stage(name: str, fault: str, phases: list[str], event: dict[str, str],
+           status: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage", "metadata": {"name": name},
+        "spec": {
+            "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+            "selector": {"matchExpressions": [
+                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+                {"key": f'.spec.containers.[] | (.env // []) | .[] | select(.name == "{FAULT_ENV}")'
+                        " | .value", "operator": "In", "values": [fault]},
+                {"key": ".status.phase", "operator": "In", "values": phases},
+            ]},
+            # KWOK's pod-ready Stage has weight 0: for these pods this one is chosen.
+            "weight": 10000,
+            # At once, then once per back-off period while the pod stays selected.
+            "delay": {"durationMilliseconds": 500, "durationFrom": {"expressionFrom": (
+                f'if ((.status.containerStatuses // []) | length) > 0 then "{RETRY}" '
+                'else "500ms" end')}},
+            "next": {"event": {"type": "Warning", **event}, "statusTemplate": status},
+        },
+    }
 
 
 def fault_stages() -> str:
     """The Stages as a YAML stream, to follow KWOK's own in its configuration file."""
-    return "---\n".join((_IMAGE_PULL, _CRASH_LOOP))
+    return yaml.safe_dump_all([
+        _stage("kmm-pod-image-pull-back-off", IMAGE_PULL, ["Pending"],
+               {"reason": "Failed", "message": "Error: ImagePullBackOff"}, _PULL_STATUS),
+        _stage("kmm-pod-crash-loop-back-off", CRASH_LOOP, ["Pending", "Running"],
+               {"reason": "BackOff", "message": "Back-off restarting failed container server"},
+               _CRASH_STATUS),
+    ], sort_keys=False)

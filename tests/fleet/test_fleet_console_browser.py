@@ -25,6 +25,7 @@ from devcluster import fleet
 from devcluster.stages import CRASH_LOOP, FAULT_ENV, IMAGE_PULL
 from kube.scaling import set_replicas
 from tests.fleet.conftest import fleet_model, live_pods, ready_pods, settle
+from tests.fleet.test_fleet import gone
 
 NS = fleet.NAMESPACE
 WAIT_MS = 60_000  # KubeAI and the scheduler act within seconds; a loaded CI machine is slower
@@ -209,7 +210,7 @@ def test_in_a_browser_clone_export_and_import_of_a_model_kubeai_manages(
     # The round trip: the model deleted, the exported file brings it back identical.
     kube.delete_model(fleet_admin, NS, name)
     settle(lambda: not live_pods(fleet_admin, name), "its pods to go")
-    settle(lambda: _gone(fleet_admin, name), "the model to go")
+    settle(lambda: gone(fleet_admin, name), "the model to go")
     page.goto(f"{fleet_kmm}/console/import/")
     page.get_by_label("or a file").set_input_files(str(exported))
     page.get_by_role("button", name="Preview").click()
@@ -219,14 +220,6 @@ def test_in_a_browser_clone_export_and_import_of_a_model_kubeai_manages(
     expect(page.locator(".toast").first).to_contain_text("created")
     settle(lambda: len(ready_pods(fleet_admin, name)) == 1, "KubeAI to run it again")
     assert kube.get_model(fleet_admin, NS, name)["spec"] == source["spec"]
-
-
-def _gone(caller: kube.Caller, name: str) -> bool:
-    try:
-        kube.get_model(caller, NS, name)
-    except kube.NotFound:
-        return True
-    return False
 
 
 def test_in_a_browser_a_helm_managed_model_is_warned(
