@@ -301,7 +301,7 @@ def test_in_a_browser_the_cache_loader_job_and_pvc_of_a_cached_model(
 
 def test_in_a_browser_image_pull_and_crash_loop_verdicts(
         console: fleet.Fleet, fleet_kmm: str, fleet_admin: kube.Caller, made: list[str],
-        page: Page) -> None:
+        page: Page, screenshot: Any) -> None:
     pulling = create(fleet_admin, made, fleet_model(
         unique("qwen2.5-7b-instruct"), console, minReplicas=1, maxReplicas=1,
         env={FAULT_ENV: IMAGE_PULL}))
@@ -318,6 +318,8 @@ def test_in_a_browser_image_pull_and_crash_loop_verdicts(
     expect(verdict(page)).to_contain_text(
         f"Crash loop (pod model-{crashing}-", timeout=WAIT_MS)
     expect(verdict(page)).to_contain_text("CrashLoopBackOff (Error, exit code 1;")
+    expect(page.locator(".why-panel .pods")).to_contain_text("Running")
+    screenshot("fleet-detail-crash-loop")
 
     page.goto(f"{fleet_kmm}/?namespace={NS}")
     for name, sentence in ((pulling, "Cannot pull the image"), (crashing, "Crash loop")):
