@@ -260,6 +260,9 @@ def test_in_a_browser_bulk_scale_to_zero_and_pin_with_pods_following(
         settle(lambda name=name: not live_pods(fleet_admin, name), f"{name}'s pod to go")
         expect(page.get_by_role("button", name=f"Wake {name}")).to_be_visible(timeout=WAIT_MS)
     assert len(ready_pods(fleet_admin, autoscaled)) == 2  # not selected, not touched
+    page.get_by_role("button", name=f"Wake {manual[0]}").click()  # the row action
+    settle(lambda: len(ready_pods(fleet_admin, manual[0])) == 1, "the woken model's pod")
+    expect(page.get_by_role("button", name=f"Scale {manual[0]} to zero")).to_be_visible()
 
     page.goto(f"{fleet_kmm}/models/{NS}/{autoscaled}/")
     expect(page.locator(".autoscale-note")).to_contain_text("KubeAI's autoscaler sets the "
