@@ -223,12 +223,12 @@ class ModelEditForm(forms.Form):
         if "engine" in self.fields:
             engine = self.fields["engine"]
             engine.choices = [("", "Choose an engine"), *engine.choices]  # type: ignore[attr-defined]
-        self.fields["resource_profile"].widget.attrs["list"] = "resource-profiles"
         if field_name("cacheProfile") in self.fields:
             self.fields[field_name("cacheProfile")].widget.attrs["list"] = "cache-profiles"
         self.fields["namespace"].widget.attrs["list"] = "namespaces"
-        # The profiles KubeAI's config defines: offered in the list, and the only ones accepted.
+        # The profiles KubeAI's config defines: the choices, and the only ones accepted.
         self.cluster_profiles = cluster_profiles()
+        self._profile_widget()
         self.readonly_reasons: dict[str, str] = {}
         if base is not None:
             self._lock_immutable(base)
@@ -483,8 +483,23 @@ class ModelEditForm(forms.Form):
                                             else f"rows-{prefix}"))
         return summary
 
+    def _profile_widget(self) -> None:
+        """A choice of the cluster's profiles; a value from elsewhere (the model as it is,
+        a preset, the YAML tab) stays shown, marked, so saving it explains the refusal.
+        Without KubeAI's config kmm cannot know the profiles: a text box with suggestions."""
+        field = self.fields["resource_profile"]
+        if self.cluster_profiles is None:
+            field.widget.attrs["list"] = "resource-profiles"
+            return
+        choices = [("", "No profile"), *((name, name) for name in self.cluster_profiles)]
+        shown = self.data.get("resource_profile") if self.is_bound else \
+            self.initial.get("resource_profile")
+        if shown and shown not in self.cluster_profiles:
+            choices.append((shown, f"{shown} (not in KubeAI's config)"))
+        field.widget = forms.Select(choices=choices)
+
     def resource_profile_suggestions(self) -> list[str]:
-        return self.cluster_profiles or list(settings.KMM_RESOURCE_PROFILES)
+        return list(settings.KMM_RESOURCE_PROFILES)
 
     def cache_profile_suggestions(self) -> list[str]:
         return list(settings.KMM_CACHE_PROFILES)

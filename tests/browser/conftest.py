@@ -103,3 +103,13 @@ def screenshot(page: Any) -> Any:
         return path
 
     return take
+
+
+def choose_profile(page: Any, name: str) -> None:
+    """Pick a resource profile in the model form: a choice of the cluster's profiles when
+    KubeAI's config is installed (earlier tests may have installed it), else a text box."""
+    field = page.get_by_label("Resource profile")
+    if field.evaluate("element => element.tagName") == "SELECT":
+        field.select_option(name)
+    else:
+        field.fill(name)

@@ -10,6 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 import kube
+from tests.browser.conftest import choose_profile
 from tests.conftest import kubectl, make_model, set_status
 
 
@@ -23,7 +24,7 @@ def fill_new_model(page: Page, name: str) -> None:
     page.get_by_role("textbox", name="URL", exact=True).fill("hf://org/browser-model")
     page.get_by_role("combobox", name="Engine").select_option("VLLM")
     page.get_by_role("checkbox", name="TextGeneration").check()
-    page.get_by_label("Resource profile").fill("cpu")
+    choose_profile(page, "cpu")
     page.get_by_role("spinbutton", name="Count").fill("1")
     page.get_by_label("Min replicas").fill("0")
 
