@@ -328,6 +328,12 @@ _process_rbac: RbacWatch | None = None
 _rbac_pid = 0
 
 
+def running_rbac_watch() -> RbacWatch | None:
+    """The process-wide RBAC watch if it has started in this process, without starting it."""
+    current = _process_rbac
+    return current if current is not None and _rbac_pid == os.getpid() else None
+
+
 def rbac_watch(cluster: Cluster) -> RbacWatch | None:
     """The process-wide RBAC watch (kmm's identity) when `cluster` is the process's
     cluster, started on first use in this process (after any fork); None for any other
