@@ -259,8 +259,26 @@ RBAC_FORBIDDEN_PAUSE_SECONDS = 60.0
 RBAC_FIRST_SYNC_SECONDS = 2.0
 
 
+# Metadata only (PartialObjectMetadata): whether an RBAC object changed is all kmm needs;
+# its rules stay the API server's business and out of each worker's memory.
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+
+def _metadata_list_fn(method: str, api: Callable[[Any], Any]) -> Callable[[Caller], Any]:
+    def bind(caller: Caller) -> Any:
+        fn = getattr(api(caller.api), method)
+
+        def list_or_watch(*args: Any, **kwargs: Any) -> Any:
+            accept = METADATA_WATCH if kwargs.get("watch") else METADATA_LIST
+            return fn(*args, _headers={"Accept": accept}, **kwargs)
+        return list_or_watch
+    return bind
+
+
 class RbacWatch:
-    """kmm's own list+watch of Roles, RoleBindings, ClusterRoles and ClusterRoleBindings.
+    """kmm's own list+watch of Roles, RoleBindings, ClusterRoles and ClusterRoleBindings
+    (their metadata).
 
     kube.access remembers access answers while `generation` stays the same: it grows with
     every change of any of them (and every relist, which may hide changes). `healthy` says
@@ -271,7 +289,7 @@ class RbacWatch:
     def __init__(self, caller: Caller):
         self.caller = caller
         self.caches = [ResourceCache(caller, f"{resource}.rbac.authorization.k8s.io",
-                                     _list_fn(method, client.RbacAuthorizationV1Api))
+                                     _metadata_list_fn(method, client.RbacAuthorizationV1Api))
                        for resource, method in RBAC_KINDS]
         for cache in self.caches:
             cache.watcher.forbidden_pause = RBAC_FORBIDDEN_PAUSE_SECONDS

@@ -96,6 +96,9 @@ def assert_the_rbac_watch_runs_and_writes_no_rbac(app: kube.Caller, namespace: s
         before = watch.generation
         kubectl("create", "role", "watched", "-n", namespace, "--verb=get", "--resource=pods")
         assert eventually(lambda: watch.generation > before, 5)  # through the watch
+        kept = [obj for cache in watch.caches for obj in cache.items()]
+        assert kept
+        assert not [obj for obj in kept if {"rules", "subjects", "roleRef"} & obj.keys()]
     finally:
         watch.stop()
     for resource, _ in RBAC_KINDS:
