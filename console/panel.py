@@ -37,14 +37,18 @@ def may_update(caller: kube.Caller, namespace: str) -> bool:
 
 
 def panel_etag(caller: kube.Caller, model: Obj) -> str:
-    """Changes when the model, its pods, the nodes, events, the config or the rights do."""
-    source = fleet()
-    namespace = (model.get("metadata") or {}).get("namespace", "")
-    parts = (model["metadata"].get("resourceVersion"),
-             [c.version for c in source.caches],
-             scale_rights(caller, namespace), may_update(caller, namespace),
-             caller.identity.pool_key)
-    return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
+    """A digest of exactly what the panel shows this caller: the model as the caller may
+    get it, the diagnosis made with the caller's rights (pods, reasons, fit, verdict) and
+    those rights; so nothing the caller may not see (another namespace's pods, events or
+    models) changes it. The cache loader Job and PVC rows are read from the API server
+    only when the panel is rendered, not for the ETag, so a poll costs the API server
+    nothing; a change of theirs shows with the next change of anything else."""
+    metadata = model.get("metadata") or {}
+    namespace = str(metadata.get("namespace", ""))
+    shown = (namespace, metadata.get("name"), metadata.get("resourceVersion"),
+             diagnose(caller, model, read_workloads=False),
+             scale_rights(caller, namespace), may_update(caller, namespace))
+    return '"' + hashlib.sha256(repr(shown).encode()).hexdigest()[:32] + '"'
 
 
 def panel_context(request: HttpRequest, model: Obj, etag: str = "") -> dict[str, Any]:

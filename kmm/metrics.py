@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from kube import cache as kube_cache
 from kube.calls import API_ERRORS
+from kube.watches import running_rbac_watch
 
 REQUESTS = Counter("kmm_http_requests", "HTTP requests served, by view, method and status.",
                    ["view", "method", "status"])
@@ -102,6 +103,11 @@ class CacheCollector(Collector):
         yield GaugeMetricFamily("kmm_apiserver_down", "1 while the API server is not answering "
                                 "(calls answer 503 at once, one trial at a time).",
                                 value=1 if gate is not None and gate.down else 0)
+        rbac = running_rbac_watch()
+        yield GaugeMetricFamily("kmm_access_rbac_watched", "1 while kmm's watch of RBAC is "
+                                "synced and connected: access answers are then remembered "
+                                "until RBAC changes (else for 5 s).",
+                                value=1 if rbac is not None and rbac.healthy else 0)
         refused = CounterMetricFamily("kmm_apiserver_refused", "API-server calls refused "
                                       "without being sent (down: not answering; busy: the "
                                       "budget of calls in flight was full).", labels=["reason"])

@@ -199,6 +199,9 @@ class Watcher:
         self.generation = -1  # the cluster's configuration generation of resource_version
         self.watch_deadline = 0.0  # time.monotonic() past which this watch should have ended
         self.interrupted = False  # the current watch was dropped on purpose
+        # The pause after a 403 (None: the usual backoff): a watch that is optional for
+        # kmm's identity (see kube.watches.RbacWatch) need not ask every few seconds.
+        self.forbidden_pause: float | None = None
         self.thread = threading.Thread(target=self._run, name=f"kmm-watch-{resource}",
                                        daemon=True)
 
@@ -234,6 +237,8 @@ class Watcher:
                     failures += 1
                     self._failed(exc, failures)
                     pause = min(BACKOFF_SECONDS[1], BACKOFF_SECONDS[0] * 2 ** (failures - 1))
+                    if self.forbidden_pause is not None and isinstance(exc, errors.Forbidden):
+                        pause = self.forbidden_pause
                     self.stopping.wait(pause * random.uniform(0.8, 1.2))
         finally:
             self.stats.connected = False

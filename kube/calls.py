@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,19 @@ from modelspec.validation import locate_cause
 # read by /metrics.
 API_ERRORS: Counter[str] = Counter()
 _errors_lock = threading.Lock()
+
+
+# When the API server last accepted each user token (by Identity.pool_key): a call made
+# with the token that succeeded proves it was valid then (kube.access.TOKEN_LIVENESS_SECONDS).
+TOKENS_ACCEPTED: dict[str, float] = {}
+MAX_TOKENS_ACCEPTED = 50_000
+
+
+def token_accepted(caller: Caller) -> None:
+    if caller.identity.kind == "token":
+        if len(TOKENS_ACCEPTED) >= MAX_TOKENS_ACCEPTED:
+            TOKENS_ACCEPTED.clear()
+        TOKENS_ACCEPTED[caller.identity.pool_key] = time.monotonic()
 
 
 def count_error(status: int) -> None:
@@ -60,6 +74,7 @@ def call(caller: Caller, fn: Callable[..., Any], *args: Any, verb: str, resource
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise unavailable(caller, exc) from None
     gate.answered()
+    token_accepted(caller)
     if raw:
         return json.loads(result)
     return result

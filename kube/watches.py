@@ -1,4 +1,5 @@
-"""Watch caches of what KubeAI runs for the Models: pods, nodes, events, KubeAI's config.
+"""Watch caches of what KubeAI runs for the Models (pods, nodes, events, KubeAI's config),
+and of RBAC (RbacWatch: tells kube.access when remembered access answers may be wrong).
 
 They reuse the Model cache's list+watch machinery (kube.cache.Watcher: list, watch
 with bookmarks, relist on 410, reconnect with backoff) and run with kmm's own
@@ -22,7 +23,8 @@ from typing import Any
 from kubernetes import client
 
 from kube.cache import Change, Watcher
-from kube.cluster import Caller, default_cluster
+from kube.cluster import Caller, Cluster, default_cluster
+from kube.errors import ConfigurationError
 
 Obj = dict[str, Any]
 Key = tuple[str, ...]
@@ -42,6 +44,7 @@ class ResourceCache:
         self.guard = threading.Condition(threading.RLock())
         self.index_fn = index
         self.version = 0
+        self.changed_at = 0.0  # time.monotonic() of the last change after the first list
         self._items: tuple[Obj, ...] = ()
         self._index: Mapping[Key, tuple[Obj, ...]] = MappingProxyType({})
         self.watcher = Watcher(caller, resource, list_fn, args, self._changed, self.stopping)
@@ -72,6 +75,8 @@ class ResourceCache:
             self._items = items
             self._index = MappingProxyType({k: tuple(v) for k, v in index.items()})
             self.version += 1
+            if changes and self.watcher.synced.is_set():
+                self.changed_at = time.monotonic()
             self.guard.notify_all()
 
     @property
@@ -119,9 +124,10 @@ def _event_target(event: Obj) -> Key | None:
             str(target.get("kind") or ""), str(target.get("name") or ""))
 
 
-def _list_fn(method: str, **selectors: str) -> Callable[[Caller], Any]:
+def _list_fn(method: str, api: Callable[[Any], Any] = client.CoreV1Api,
+             **selectors: str) -> Callable[[Caller], Any]:
     def bind(caller: Caller) -> Any:
-        return functools.partial(getattr(client.CoreV1Api(caller.api), method), **selectors)
+        return functools.partial(getattr(api(caller.api), method), **selectors)
     return bind
 
 
@@ -228,9 +234,146 @@ def fleet() -> Fleet:
 
 
 def reset_fleet() -> None:
-    """Stop the process-wide caches; the next fleet() starts fresh ones (tests, reconfiguring)."""
-    global _process_fleet
+    """Stop the process-wide caches, the RBAC watch too; the next fleet() or rbac_watch()
+    starts fresh ones (tests, reconfiguring)."""
+    global _process_fleet, _process_rbac
     with _process_lock:
         current, _process_fleet = _process_fleet, None
+        rbac, _process_rbac = _process_rbac, None
     if current is not None and _process_pid == os.getpid():
         current.stop()
+    if rbac is not None and _rbac_pid == os.getpid():
+        rbac.stop()
+
+
+# --- RBAC -------------------------------------------------------------------------------
+
+# The kinds the RBAC authorizer decides from, and the client's list function of each.
+RBAC_KINDS = (("roles", "list_role_for_all_namespaces"),
+              ("rolebindings", "list_role_binding_for_all_namespaces"),
+              ("clusterroles", "list_cluster_role"),
+              ("clusterrolebindings", "list_cluster_role_binding"))
+# kmm's identity may lack the right to watch RBAC (a hand-made kubeconfig): then kube.access
+# falls back to its short memo, and the watch asks again only this often.
+RBAC_FORBIDDEN_PAUSE_SECONDS = 60.0
+RBAC_FIRST_SYNC_SECONDS = 2.0
+
+
+# Metadata only (PartialObjectMetadata): whether an RBAC object changed is all kmm needs;
+# its rules stay the API server's business and out of each worker's memory.
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+
+def _metadata_list_fn(method: str, api: Callable[[Any], Any]) -> Callable[[Caller], Any]:
+    def bind(caller: Caller) -> Any:
+        fn = getattr(api(caller.api), method)
+
+        def list_or_watch(*args: Any, **kwargs: Any) -> Any:
+            accept = METADATA_WATCH if kwargs.get("watch") else METADATA_LIST
+            return fn(*args, _headers={"Accept": accept}, **kwargs)
+        return list_or_watch
+    return bind
+
+
+class RbacWatch:
+    """kmm's own list+watch of Roles, RoleBindings, ClusterRoles and ClusterRoleBindings
+    (their metadata).
+
+    kube.access remembers access answers while `generation` stays the same: it grows with
+    every change of any of them (and every relist, which may hide changes). `healthy` says
+    whether the watch has seen everything up to now: listed once, threads alive, connected
+    (a dropped watch may miss changes until it resumes), the API server answering.
+    """
+
+    def __init__(self, caller: Caller):
+        self.caller = caller
+        self.caches = [ResourceCache(caller, f"{resource}.rbac.authorization.k8s.io",
+                                     _metadata_list_fn(method, client.RbacAuthorizationV1Api))
+                       for resource, method in RBAC_KINDS]
+        for cache in self.caches:
+            cache.watcher.forbidden_pause = RBAC_FORBIDDEN_PAUSE_SECONDS
+
+    def start(self) -> RbacWatch:
+        for cache in self.caches:
+            cache.start()
+        return self
+
+    def stop(self, wait: bool = True) -> None:
+        for cache in self.caches:
+            cache.stopping.set()
+            cache.watcher.interrupt()
+        if wait:
+            for cache in self.caches:
+                cache.stop()
+
+    @property
+    def generation(self) -> int:
+        return sum(cache.version for cache in self.caches)
+
+    @property
+    def changed_at(self) -> float:
+        """time.monotonic() of the last change of any RBAC object since the first list
+        (0.0: none yet)."""
+        return max(cache.changed_at for cache in self.caches)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.caller.cluster.gate.down and all(
+            cache.synced and cache.watcher.alive and cache.watcher.stats.connected
+            for cache in self.caches)
+
+    def wait_listed(self, timeout: float) -> bool:
+        """Wait until every kind is listed, or one failed (then False at once)."""
+        deadline = time.monotonic() + timeout
+        while not all(cache.synced for cache in self.caches):
+            if time.monotonic() > deadline or any(cache.watcher.stats.last_error
+                                                  for cache in self.caches):
+                return False
+            time.sleep(0.02)
+        return True
+
+    @property
+    def problem(self) -> str:
+        """Why the watch is not healthy, or ""."""
+        if self.healthy:
+            return ""
+        return next((cache.watcher.stats.last_error for cache in self.caches
+                     if cache.watcher.stats.last_error), "not loaded yet")
+
+
+_process_rbac: RbacWatch | None = None
+_rbac_pid = 0
+
+
+def running_rbac_watch() -> RbacWatch | None:
+    """The process-wide RBAC watch if it has started in this process, without starting it."""
+    current = _process_rbac
+    return current if current is not None and _rbac_pid == os.getpid() else None
+
+
+def rbac_watch(cluster: Cluster) -> RbacWatch | None:
+    """The process-wide RBAC watch (kmm's identity) when `cluster` is the process's
+    cluster, started on first use in this process (after any fork); None for any other
+    cluster: nothing watches its RBAC."""
+    global _process_rbac, _rbac_pid
+    current = _process_rbac
+    if current is not None and _rbac_pid == os.getpid() and current.caller.cluster is cluster:
+        return current
+    with _process_lock:
+        try:
+            if cluster is not default_cluster():
+                return None
+        except ConfigurationError:
+            return None
+        current = _process_rbac if _rbac_pid == os.getpid() else None
+        if current is not None and current.caller.cluster is cluster:
+            return current
+        if current is not None:  # the process moved to another cluster
+            current.stop(wait=False)
+        started = _process_rbac = RbacWatch(cluster.as_app()).start()
+        _rbac_pid = os.getpid()
+    # The process's first pages wait a moment for the first list, so their answers are
+    # remembered long at once (not when the list fails: kmm may not list RBAC, say).
+    started.wait_listed(RBAC_FIRST_SYNC_SECONDS)
+    return started

@@ -148,6 +148,14 @@ def create_event(model: dict[str, Any], reason: str, timestamp: str) -> None:
     kubectl("create", "-f", "-", stdin=json.dumps(event))
 
 
+def requests_served(resource: str, verb: str = "POST", scope: str | None = None) -> int:
+    """How many `verb` requests of `resource` the API server has served (its own /metrics)."""
+    return sum(int(float(line.rsplit(" ", 1)[1]))
+               for line in kubectl("get", "--raw", "/metrics").splitlines()
+               if line.startswith("apiserver_request_total{") and f'resource="{resource}"' in line
+               and f'verb="{verb}"' in line and (scope is None or f'scope="{scope}"' in line))
+
+
 def eventually(condition: Callable[[], bool], timeout: float) -> bool:
     """Whether `condition()` holds within `timeout` seconds (checked every 50 ms)."""
     deadline = time.monotonic() + timeout

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import kube
+from kube.watches import RBAC_KINDS
 from tests.chartkit import (
     CHART,
     RELEASE,
@@ -24,6 +25,8 @@ from tests.chartkit import (
 )
 from tests.conftest import kubectl
 from tests.consolekit import ensure_namespace
+
+RBAC_RESOURCES = {resource for resource, _ in RBAC_KINDS}  # what kmm watches of RBAC
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -145,7 +148,8 @@ def test_namespaced_rbac_makes_roles_in_the_listed_namespaces_only() -> None:
     cluster_resources = {r for rule in one(objects, "ClusterRole")["rules"]
                          for r in rule["resources"]}
     assert cluster_resources == {"selfsubjectreviews", "selfsubjectaccessreviews",
-                                 "selfsubjectrulesreviews", "customresourcedefinitions", "nodes"}
+                                 "selfsubjectrulesreviews", "customresourcedefinitions", "nodes",
+                                 *RBAC_RESOURCES}
     assert env_of(objects)["KMM_NAMESPACES"] == "team-a,team-b"
 
 
@@ -165,10 +169,13 @@ def test_rbac_grants_only_what_each_auth_mode_uses(mode: str, writes: bool,
     assert {v for g, r, v in granted if r in ("users", "groups")} == (
         {"impersonate"} if impersonates else set())
     assert {v for g, r, v in granted if r in ("pods", "nodes")} == {"list", "watch"}
+    # RBAC: read and watched (kube.access remembers answers until it changes), never written.
+    assert {(g, r, v) for g, r, v in granted if r in RBAC_RESOURCES} == {
+        ("rbac.authorization.k8s.io", r, v) for r in RBAC_RESOURCES for v in ("list", "watch")}
     assert {r for g, r, v in granted} <= {"models", "namespaces", "events", "users", "groups",
                                           "selfsubjectreviews", "selfsubjectaccessreviews",
                                           "selfsubjectrulesreviews", "customresourcedefinitions",
-                                          "pods", "nodes"}
+                                          "pods", "nodes", *RBAC_RESOURCES}
     crd_rule, = [rule for rule in rules if rule["resources"] == ["customresourcedefinitions"]]
     assert crd_rule["resourceNames"] == ["models.kubeai.org"]
     assert crd_rule["verbs"] == ["get", "list", "watch"]

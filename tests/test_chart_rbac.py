@@ -18,6 +18,7 @@ import kube
 from kube import revocations
 from kube.cache import ModelCache, watch_namespaces
 from kube.crds import InstalledCRD
+from kube.watches import RBAC_KINDS, RbacWatch
 from modelspec.schema import RESOURCE
 from tests.chartkit import (
     as_stream,
@@ -28,7 +29,7 @@ from tests.chartkit import (
     token_kubeconfig,
     watch_models,
 )
-from tests.conftest import create_event, kubectl, make_model
+from tests.conftest import create_event, eventually, kubectl, make_model
 
 pytestmark = pytest.mark.cluster
 
@@ -85,6 +86,27 @@ def assert_the_crd_is_read_by_name_only(app: kube.Caller) -> None:
     assert not kube.can_i(app, "list", "customresourcedefinitions", "apiextensions.k8s.io")
 
 
+def assert_the_rbac_watch_runs_and_writes_no_rbac(app: kube.Caller, namespace: str) -> None:
+    """kmm's watch of RBAC (kube.access remembers answers until RBAC changes), as the
+    chart's account: it lists and watches the four kinds, and may write none of them."""
+    watch = RbacWatch(app).start()
+    try:
+        assert watch.wait_listed(15), watch.problem
+        assert eventually(lambda: watch.healthy, 5), watch.problem
+        before = watch.generation
+        kubectl("create", "role", "watched", "-n", namespace, "--verb=get", "--resource=pods")
+        assert eventually(lambda: watch.generation > before, 5)  # through the watch
+        kept = [obj for cache in watch.caches for obj in cache.items()]
+        assert kept
+        assert not [obj for obj in kept if {"rules", "subjects", "roleRef"} & obj.keys()]
+    finally:
+        watch.stop()
+    for resource, _ in RBAC_KINDS:
+        for verb in ("create", "update", "patch", "delete", "bind", "escalate", "get"):
+            assert not kube.can_i(app, verb, resource, "rbac.authorization.k8s.io",
+                                  namespace=namespace), (verb, resource)
+
+
 def test_token_mode_the_account_reads_everything_kmm_reads_and_writes_nothing(
         cluster: kube.Cluster, admin: kube.Caller, tmp_path: Path) -> None:
     namespace = unique("kmm")
@@ -106,6 +128,7 @@ def test_token_mode_the_account_reads_everything_kmm_reads_and_writes_nothing(
     assert [e["type"] for e in watch_models(app, namespace, token)] == ["ADDED"]
     assert_the_watch_cache_runs(app, admin, namespace)
     assert_the_crd_is_read_by_name_only(app)
+    assert_the_rbac_watch_runs_and_writes_no_rbac(app, namespace)
     # Writes are made with the signed-in user's token, never with kmm's.
     assert not kube.can_i(app, "create", "models", "kubeai.org", namespace=namespace)
     with pytest.raises(kube.Forbidden):
@@ -185,6 +208,7 @@ def test_namespaced_rbac_works_in_listed_namespaces_and_nowhere_else(
         kube.list_namespaces(app)
     with pytest.raises(urllib.error.HTTPError, match="403"):
         watch_models(app, elsewhere, token)
+    assert_the_rbac_watch_runs_and_writes_no_rbac(app, team)
     assert_cannot_write_other_kinds(cluster, token, team, tmp_path)
 
 

@@ -85,6 +85,14 @@ def test_it_reports_the_cache(client: Client, cache: ModelCache) -> None:
     assert 'kmm_apiserver_refused_total{reason="busy"}' in body
 
 
+def test_it_reports_whether_access_answers_follow_rbac(client: Client, cache: ModelCache,
+                                                       admin: kube.Caller,
+                                                       namespace: str) -> None:
+    kube.allowed(admin, "list", namespace)  # starts kmm's RBAC watch in this process
+    assert eventually(lambda: re.search(r"^kmm_access_rbac_watched 1\.0", client.get(
+        "/metrics").content.decode(), re.M) is not None, 5)
+
+
 def test_it_counts_api_server_errors(client: Client, admin: kube.Caller, namespace: str) -> None:
     with pytest.raises(kube.NotFound):
         kube.get_model(admin, namespace, "missing")

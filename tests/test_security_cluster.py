@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import secrets
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +24,10 @@ from kube import access as kube_access
 from kube import cluster as kube_cluster
 from kube.cache import ModelCache
 from kube.calls import API_ERRORS
-from tests.conftest import eventually, kubectl, make_model, wait_for_cache
+from kube.watches import rbac_watch
+from tests.chartkit import token_kubeconfig
+from tests.conftest import eventually, kubectl, make_model, requests_served, wait_for_cache
+from tests.consolekit import caught_up, install_cluster_objects, model_pod, running_status
 from tests.rbac import record_attempt
 from tests.test_security import yaml_bomb
 
@@ -225,8 +229,79 @@ def test_a_refusal_from_the_api_server_drops_remembered_access_at_once(
     assert eve.get(f"/api/namespaces/{namespace}/models/").status_code == 403
 
 
-def test_access_answers_are_remembered_briefly() -> None:
-    assert kube_access.ACCESS_CACHE_SECONDS <= 5
+def proxied(settings: Any, user: str) -> Client:
+    settings.KMM_AUTH_MODE = "proxy"
+    settings.KMM_PROXY_TRUSTED_CIDRS = ["127.0.0.1/32"]
+    return Client(HTTP_X_FORWARDED_USER=user, REMOTE_ADDR="127.0.0.1")
+
+
+def access_reviews_served() -> int:
+    return requests_served("selfsubjectaccessreviews")
+
+
+def test_a_right_revoked_in_rbac_ends_at_once_though_answers_are_remembered_long(
+        control_plane: ControlPlane, admin: kube.Caller, namespace: str, cache: ModelCache,
+        settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Short bounds, so the test shows quickly that answers outlive them.
+    monkeypatch.setattr(kube_access, "ACCESS_CACHE_SECONDS", 0.5)
+    monkeypatch.setattr(kube_access, "RBAC_SETTLE_SECONDS", 0.5)
+    kube.create_model(admin, make_model(namespace, "m1"))
+    wait_for_cache(admin, namespace)
+    grant_list(namespace, "carol")
+    carol = proxied(settings, "carol")
+    models = f"/api/namespaces/{namespace}/models/"  # served from the watch cache
+    assert eventually(lambda: carol.get(models).status_code == 200, 5)
+    time.sleep(1.0)
+    carol.get(models)  # asked again if the first answer came while RBAC settled
+    asked = access_reviews_served()
+    time.sleep(1.0)  # twice ACCESS_CACHE_SECONDS
+    assert [carol.get(models).status_code for _ in range(5)] == [200] * 5
+    assert access_reviews_served() == asked, "kmm watches RBAC: nothing to ask again"
+    kubectl("delete", "rolebinding", "lister", "-n", namespace)
+    assert eventually(lambda: carol.get(models).status_code == 403, 3)
+
+
+def test_a_right_granted_in_rbac_shows_at_once(
+        control_plane: ControlPlane, admin: kube.Caller, namespace: str, cache: ModelCache,
+        settings: Any) -> None:
+    kube.create_model(admin, make_model(namespace, "m1"))
+    wait_for_cache(admin, namespace)
+    dave = proxied(settings, "dave")
+    models = f"/api/namespaces/{namespace}/models/"
+    assert dave.get(models).status_code == 403
+    grant_list(namespace, "dave")
+    # Sooner than ACCESS_CACHE_SECONDS would allow: the RBAC watch dropped the old answer.
+    assert eventually(lambda: dave.get(models).status_code == 200,
+                      kube_access.ACCESS_CACHE_SECONDS - 2)
+
+
+def test_when_kmm_may_not_watch_rbac_answers_last_the_short_memo(
+        control_plane: ControlPlane, namespace: str, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    # kmm's own identity: a ServiceAccount with no rights (a hand-made kubeconfig).
+    for account in ("kmm-no-rbac", "reader"):
+        kubectl("create", "serviceaccount", account, "-n", namespace)
+    restricted = kube.Cluster.from_kubeconfig(token_kubeconfig(
+        kubectl("create", "token", "kmm-no-rbac", "-n", namespace).strip(),
+        tmp_path / "kmm.kubeconfig"))
+    monkeypatch.setattr(kube_cluster, "_default", restricted)
+    grant_list(namespace, f"system:serviceaccount:{namespace}:reader")
+    reader = restricted.as_token(kubectl("create", "token", "reader", "-n", namespace).strip())
+    assert eventually(lambda: kube.allowed(reader, "list", namespace),
+                      kube_access.ACCESS_CACHE_SECONDS + 3)
+    asked_at, asked = time.monotonic(), access_reviews_served()
+    watch = rbac_watch(restricted)
+    assert watch is not None
+    assert not watch.healthy
+    assert "forbidden" in watch.problem.lower()
+    assert kube.allowed(reader, "list", namespace)
+    assert access_reviews_served() == asked  # remembered ...
+    time.sleep(max(0.0, asked_at + kube_access.ACCESS_CACHE_SECONDS + 0.2 - time.monotonic()))
+    assert kube.allowed(reader, "list", namespace)
+    assert access_reviews_served() == asked + 1  # ... for ACCESS_CACHE_SECONDS only
+    kubectl("delete", "rolebinding", "lister", "-n", namespace)
+    assert eventually(lambda: not kube.allowed(reader, "list", namespace),
+                      kube_access.ACCESS_CACHE_SECONDS + 3)
 
 
 def test_cache_pages_keep_working_from_the_last_access_answer_when_the_api_server_is_down(
@@ -288,6 +363,37 @@ def test_etags_and_list_versions_ignore_namespaces_the_caller_cannot_see(
     wait_for_cache(admin, namespace)
     after = seen()
     assert all(a != b for a, b in zip(after, before, strict=True))
+
+
+def test_the_console_panels_etag_ignores_namespaces_the_caller_cannot_see(
+        control_plane: ControlPlane, admin: kube.Caller, namespace: str, cache: ModelCache,
+        settings: Any) -> None:
+    install_cluster_objects(admin)
+    hidden = f"{namespace}-hidden"
+    kube.create_namespace(admin, hidden)
+    for where, name in ((namespace, "seen"), (hidden, "unseen")):
+        kube.create_model(admin, make_model(where, name, resourceProfile="cpu:1", replicas=1))
+        wait_for_cache(admin, where)
+    kubectl("create", "role", "viewer", "-n", namespace, "--verb=get,list",
+            "--resource=models.kubeai.org,pods,events")
+    kubectl("create", "rolebinding", "viewer", "-n", namespace, "--role=viewer", "--user=erin")
+    erin = proxied(settings, "erin")
+    panel = f"/console/models/{namespace}/seen/panel/"
+    assert eventually(lambda: erin.get(panel, HTTP_HX_REQUEST="true").status_code == 200, 5)
+    before = erin.get(panel, HTTP_HX_REQUEST="true")["ETag"]
+    # Pods, events and models change where erin may not look: her panel does not.
+    model_pod(admin, hidden, "unseen", status=running_status(ready=False), node="kmm-cpu-1")
+    caught_up(admin, hidden)
+    kube.patch_model(admin, hidden, "unseen", {"spec": {"owner": "elsewhere"}})
+    wait_for_cache(admin, hidden)
+    assert erin.get(panel, HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=before).status_code == 304
+    # A pod of her model: it does.
+    model_pod(admin, namespace, "seen", status=running_status(ready=False), node="kmm-cpu-1")
+    caught_up(admin, namespace)
+    changed = erin.get(panel, HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=before)
+    assert changed.status_code == 200
+    assert changed["ETag"] != before
+    assert "Starting: 1 of 1 pod running" in changed.content.decode()
 
 
 # --- finding 4: sessions end at sign-out everywhere, and sooner -----------------------------

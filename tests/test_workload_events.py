@@ -9,7 +9,14 @@ import pytest
 from django.test import Client
 
 import kube
-from tests.conftest import create_event, kubectl, make_model, set_status, wait_for_cache
+from tests.conftest import (
+    create_event,
+    kubectl,
+    make_model,
+    requests_served,
+    set_status,
+    wait_for_cache,
+)
 from tests.consolekit import caught_up
 
 pytestmark = pytest.mark.cluster
@@ -110,10 +117,7 @@ def test_the_list_says_why_a_model_is_not_ready_and_refreshes_when_only_the_pod_
 
 def pod_lists_served() -> int:
     """How many namespaced pod LISTs the API server has served (its own metrics)."""
-    return sum(int(float(line.rsplit(" ", 1)[1]))
-               for line in kubectl("get", "--raw", "/metrics").splitlines()
-               if line.startswith("apiserver_request_total{") and 'resource="pods"' in line
-               and 'verb="LIST"' in line and 'scope="namespace"' in line)
+    return requests_served("pods", "LIST", "namespace")
 
 
 def test_polling_a_page_with_a_not_ready_model_reads_no_pods_from_the_api_server(
