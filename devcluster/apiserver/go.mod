@@ -3,6 +3,8 @@ module kmm.local/devcluster/apiserver
 go 1.26.0
 
 // Copied from k8s.io/kubernetes v1.36.1 go.mod so runtime behaviour matches upstream.
+// KWOK v0.8.0 (built on k8s.io v0.36.1 too) raises a few shared modules a patch or minor
+// version (otel, grpc, golang.org/x); the replace list below pins the k8s.io staging ones.
 godebug default=go1.26
 
 require (
