@@ -141,7 +141,8 @@ def diagnose(caller: kube.Caller, model: Obj, source: Fleet | None = None,
     diagnosis = Diagnosis(level, verdict, pods, pods_note, contradictions, fit)
     cache_profile = str(row.spec.get("cacheProfile") or "")
     if cache_profile and read_workloads:
-        _add_cache_workloads(caller, diagnosis, namespace, name, cache_profile)
+        _add_cache_workloads(caller, diagnosis, namespace, name, cache_profile,
+                             loaded=row.cache_loaded is True)
     return diagnosis
 
 
@@ -209,12 +210,12 @@ def _verdict(row: ModelRow, pods: list[PodRow] | None, fit: Fit | None) -> tuple
 
 
 def _add_cache_workloads(caller: kube.Caller, diagnosis: Diagnosis, namespace: str, name: str,
-                         cache_profile: str) -> None:
+                         cache_profile: str, loaded: bool = False) -> None:
     job_name = cache_load_job_name(name)
     pvc_name = cache_pvc_name({"spec": {"cacheProfile": cache_profile}}) or ""
     try:
         job = get_job(caller, namespace, job_name)
-        diagnosis.workloads.append(("Job", job_name, _job_state(job)))
+        diagnosis.workloads.append(("Job", job_name, _job_state(job, loaded)))
     except kube.Forbidden:
         diagnosis.workloads_note = f"You are not allowed to read jobs in {namespace}."
     try:
@@ -226,7 +227,9 @@ def _add_cache_workloads(caller: kube.Caller, diagnosis: Diagnosis, namespace: s
                                     else "") + f"You are not allowed to read PVCs in {namespace}."
 
 
-def _job_state(job: Obj | None) -> str:
+def _job_state(job: Obj | None, loaded: bool = False) -> str:
+    if job is None and loaded:
+        return "done: the cache is loaded (KubeAI removed the finished Job)"
     if job is None:
         return "not running (done and removed, or not started)"
     status = job.get("status") or {}

@@ -107,10 +107,22 @@ def summarize(kind: str, text: str, truncated: bool) -> str:
             head = ", ".join(f"{v:.4f}" for v in vectors[0][:5])
             return f"{len(vectors[0])} dimensions: [{head}, …]"
     if kind == "Reranking":
+        # KubeAI's shape is `data` of document_index (api/openai/v1/rerank.go); engines
+        # answer `results` of index (Infinity, vLLM, Cohere's API).
         results = data.get("results") or data.get("data") or []
-        return "\n".join(f"#{r.get('index')}: {r.get('relevance_score', r.get('score'))}"
-                         for r in results) or text[:4000]
+        return "\n".join(_ranked(r) for r in results if isinstance(r, dict)) or text[:4000]
     return text[:4000]
+
+
+def _ranked(result: dict[str, Any]) -> str:
+    """One reranked document: "#<index> <score>: <document>"."""
+    index = result.get("document_index", result.get("index"))
+    score = result.get("relevance_score", result.get("score"))
+    line = f"#{index} {score:.4f}" if isinstance(score, (int, float)) else f"#{index} {score}"
+    document = result.get("document")
+    if isinstance(document, dict):  # Cohere's {"text": ...}
+        document = document.get("text")
+    return f"{line}: {str(document)[:200]}" if document else line
 
 
 # Requests still running for a model that was waking up, by job id (this process only).

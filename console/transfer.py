@@ -22,13 +22,16 @@ Obj = dict[str, Any]
 EXTRA_SERVER_METADATA = ("selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
                          "ownerReferences")
 DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+KUBEAI_FINALIZERS = "kubeai.org/"  # e.g. kubeai.org/cache-eviction: KubeAI adds its own
 MAX_IMPORT_DOCUMENTS = 200
 PLAN_SALT = "kmm.console.import"
+KUBEAI_SET_FIELDS = ("replicas", "owner")
 
 
 def clean(model: Obj) -> Obj:
     """The object as one would commit it: no status, nothing the server owns (and no
-    ownerReferences, deletion marks or kubectl's last-applied copy)."""
+    ownerReferences, deletion marks, kubectl's last-applied copy or KubeAI's finalizers,
+    which KubeAI adds itself)."""
     stripped = strip_server_fields(model)
     metadata = {k: v for k, v in stripped["metadata"].items() if k not in EXTRA_SERVER_METADATA}
     annotations = {k: v for k, v in (metadata.get("annotations") or {}).items()
@@ -37,6 +40,12 @@ def clean(model: Obj) -> Obj:
         metadata["annotations"] = annotations
     else:
         metadata.pop("annotations", None)
+    finalizers = [f for f in metadata.get("finalizers") or []
+                  if not str(f).startswith(KUBEAI_FINALIZERS)]
+    if finalizers:
+        metadata["finalizers"] = finalizers
+    else:
+        metadata.pop("finalizers", None)
     return {"apiVersion": model.get("apiVersion", API_VERSION), "kind": model.get("kind", KIND),
             "metadata": metadata, "spec": copy.deepcopy(model.get("spec") or {})}
 
@@ -132,10 +141,17 @@ def preview(caller: kube.Caller, text: str, default_namespace: str) -> list[Impo
 
 def merged_desired(current: Obj, imported: Obj) -> Obj:
     """The current object with the imported spec, labels and annotations: what a GitOps
-    apply of this file means (other metadata and status stay the server's)."""
+    apply of this file means (other metadata and status stay the server's).
+
+    Fields KubeAI sets itself (spec.replicas, spec.owner) keep their current values when
+    the file leaves them out, as KubeAI's own catalog does: removing `replicas` would make
+    KubeAI scale a running model back to minReplicas."""
     desired = copy.deepcopy(current)
     desired.pop("status", None)
     desired["spec"] = copy.deepcopy(imported.get("spec") or {})
+    for key in KUBEAI_SET_FIELDS:
+        if key not in desired["spec"] and key in (current.get("spec") or {}):
+            desired["spec"][key] = copy.deepcopy(current["spec"][key])
     for key in ("labels", "annotations"):
         if key in imported["metadata"]:
             desired["metadata"][key] = dict(imported["metadata"][key])
@@ -175,11 +191,16 @@ def apply_plan(caller: kube.Caller, plan: list[Obj]) -> list[tuple[str, str, str
                 editing.create(caller, desired)
                 results.append((key, "created", ""))
             else:
-                editing.update(caller, current, merged_desired(current, desired))
+                # Only what the file changes, from the version previewed: a write since
+                # then (KubeAI's status, replicas) is no conflict unless it touched the same
+                # fields (the three-way rule of a form save).
+                change = kube.change_patch(current, merged_desired(current, desired))
+                editing.update(caller, current, change)
                 results.append((key, "updated", ""))
-        except kube.Conflict:
-            results.append((key, "conflict", "changed by someone else since the preview; "
-                                             "preview again"))
+        except kube.Conflict as conflict:
+            fields = f" ({', '.join(conflict.fields)})" if conflict.fields else ""
+            results.append((key, "conflict", f"changed by someone else since the preview"
+                                             f"{fields}; preview again"))
         except kube.AlreadyExists:
             results.append((key, "conflict", "created by someone else since the preview; "
                                              "preview again"))

@@ -124,9 +124,10 @@ def start(plane: ControlPlane) -> Fleet:
 
     kwok_config = workdir / "kwok.yaml"
     from devcluster.builds import kwok_stages
+    from devcluster.stages import fault_stages
 
     kwok_config.write_text(yaml.safe_dump(_kwok_configuration(), sort_keys=False)
-                           + "---\n" + kwok_stages())
+                           + "---\n" + kwok_stages() + "\n---\n" + fault_stages())
     _spawn(plane, "kwok", [str(binaries["kwok"]), f"--kubeconfig={kubeconfig}",
                            f"--config={kwok_config}",
                            f"--server-address=127.0.0.1:{free_port()}"])

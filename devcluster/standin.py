@@ -1,7 +1,7 @@
 """A stand-in model server on loopback: what KubeAI's proxy reaches behind the KWOK pods.
 
 Test scaffolding only (KWOK pods run no containers). It answers the OpenAI endpoints KubeAI
-forwards (chat, completions, embeddings) with small well-formed replies naming the model
+forwards (chat, completions, embeddings, rerank) with small well-formed replies naming the model
 asked for, so a request through KubeAI's real proxy gets a real answer.
 
     python -m devcluster.standin --port 7000
@@ -39,7 +39,26 @@ def reply(path: str, body: dict[str, Any]) -> dict[str, Any] | None:
                 "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
                          for i in range(count)],
                 "usage": {"prompt_tokens": count, "total_tokens": count}}
+    if path.endswith("/rerank"):
+        return rerank(model, body)
     return None
+
+
+def rerank(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    """KubeAI's rerank answer (api/openai/v1/rerank.go: `data` of document_index,
+    document, relevance_score, best first); the score is the share of the query's words
+    that the document contains."""
+    words = set(str(body.get("query", "")).lower().split())
+    documents = [str(d) for d in body.get("documents") or []]
+    scored = sorted(((len(words & set(d.lower().split())) / (len(words) or 1), i, d)
+                     for i, d in enumerate(documents)), key=lambda s: (-s[0], s[1]))
+    top_n = body.get("top_n")
+    if isinstance(top_n, int) and top_n > 0:
+        scored = scored[:top_n]
+    return {"object": "list", "model": model,
+            "data": [{"document_index": i, "document": d, "relevance_score": round(score, 4)}
+                     for score, i, d in scored],
+            "usage": {"prompt_tokens": len(documents), "total_tokens": len(documents)}}
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -258,20 +258,22 @@ def fit_check(profile_value: str, config: SystemConfig | None, nodes: list[Obj] 
     elif not nodes:
         text = "no nodes in the cluster"
     else:
-        text = _no_node_sentence(verdicts, requirement)
+        text = _no_node_sentence(nodes, verdicts, needs, requirement)
     return Fit(True, text, len(nodes), len(fitting), sum(v.has_room for v in fitting), possible,
                requirement, verdicts)
 
 
+def _allocatable(node: Obj, resource: str) -> Decimal:
+    try:
+        return parse_quantity(((node.get("status") or {}).get("allocatable") or {})
+                              .get(resource, 0))
+    except ValueError:
+        return Decimal(0)
+
+
 def _replicas_on(node: Obj, needs: dict[str, Decimal]) -> int:
-    allocatable = (node.get("status") or {}).get("allocatable") or {}
-    counts = []
-    for resource, amount in needs.items():
-        if amount > 0:
-            try:
-                counts.append(int(parse_quantity(allocatable.get(resource, 0)) // amount))
-            except ValueError:
-                counts.append(0)
+    counts = [int(_allocatable(node, resource) // amount)
+              for resource, amount in needs.items() if amount > 0]
     return min(counts) if counts else 1
 
 
@@ -284,7 +286,13 @@ def _requirement(needs: dict[str, Decimal]) -> str:
     return " and ".join(format_quantity(r, a) for r, a in ordered) or "no requests"
 
 
-def _no_node_sentence(verdicts: tuple[NodeVerdict, ...], requirement: str) -> str:
+def _no_node_sentence(nodes: list[Obj], verdicts: tuple[NodeVerdict, ...],
+                      needs: dict[str, Decimal], requirement: str) -> str:
+    # An amount no node has at all says it best, even when some nodes are ruled out
+    # sooner (by the profile's node selector or a taint): "no node has 2 nvidia.com/gpu".
+    for resource, amount in sorted(needs.items(), key=lambda item: _rank(item[0])):
+        if amount > 0 and all(_allocatable(n, resource) < amount for n in nodes):
+            return f"no node has {format_quantity(resource, amount)}"
     missing = Counter(v.missing for v in verdicts if v.missing)
     if missing and sum(missing.values()) == len(verdicts):
         return f"no node has {missing.most_common(1)[0][0]}"

@@ -43,7 +43,8 @@ def pod_reason(pod: Obj, warnings: tuple[Obj, ...] = ()) -> tuple[str, str]:
             detail = str(last.get("reason") or "exited")
             if last.get("exitCode") is not None:
                 detail += f", exit code {last['exitCode']}"
-            reason, problem = f"CrashLoopBackOff ({detail}; {restarts} restarts)", "crash"
+            counted = f"{restarts} restart{'s' if restarts != 1 else ''}"
+            reason, problem = f"CrashLoopBackOff ({detail}; {counted})", "crash"
         elif why in START_ERRORS:
             reason, problem = f"{why}: {waiting.get('message', '')}", "start"
         elif why and not waiting_reason:  # e.g. ContainerCreating: said when nothing is worse

@@ -13,8 +13,9 @@ from console.catalog import CatalogError, load_catalog
 from console.diagnosis import _verdict, pod_row
 from console.managed import managed_by
 from console.prompt import request_body, summarize
-from console.transfer import clean, parse_documents
+from console.transfer import clean, merged_desired, parse_documents
 from kube.fleetinfo import fit_check, format_quantity, parse_quantity, parse_system_config
+from kube.patch import change_patch
 from models_ui.presenters import ModelRow
 from tests.consolekit import NODES, SYSTEM_YAML, unschedulable_status, waiting_status
 
@@ -55,6 +56,13 @@ def test_the_fit_counts_nodes_by_selector_taints_and_allocatable() -> None:
     two_gpus = fit_check("nvidia-gpu-h100:2", CONFIG, CLUSTER)
     assert two_gpus.text == "no node has 2 nvidia.com/gpu"
     assert (two_gpus.fitting, two_gpus.nodes, two_gpus.requirement) == (0, 4, "2 nvidia.com/gpu")
+    # The L4 profile's node selector rules the CPU nodes out first; none has 2 GPUs either.
+    assert fit_check("nvidia-gpu-l4:2", CONFIG, CLUSTER).text == "no node has 2 nvidia.com/gpu"
+    eight_gpus = node("kmm-h100-1", {"cpu": "96", "memory": "1Ti", "nvidia.com/gpu": "8"},
+                      {"cloud.google.com/gke-accelerator": "nvidia-h100-80gb"}, [])
+    assert fit_check("nvidia-gpu-l4:2", CONFIG, [*CLUSTER, eight_gpus]).text == (
+        "no node fits 2 nvidia.com/gpu (3 no label "
+        "cloud.google.com/gke-accelerator=nvidia-l4, 2 has 1 nvidia.com/gpu)")
     assert fit_check("cpu:9", CONFIG, CLUSTER).text == (
         "no node fits 9 cpu and 18Gi memory (2 has 8 cpu, 2 taint "
         "nvidia.com/gpu=present:NoSchedule)")
@@ -90,6 +98,9 @@ def test_pod_reasons_come_from_statuses_conditions_and_events() -> None:
              "lastTimestamp": "2026-11-28T10:00:00Z"}
     mounted = pod_row(pod({"phase": "Pending"}), (event,))
     assert mounted.reason == "FailedMount: volume x not found"
+    crashed = pod_row(pod(waiting_status("CrashLoopBackOff", "back-off 10s", restarts=1)), ())
+    assert (crashed.problem, crashed.reason) == (
+        "crash", "CrashLoopBackOff (Error, exit code 1; 1 restart)")
 
 
 def model(**spec: Any) -> ModelRow:
@@ -147,11 +158,31 @@ def test_export_is_clean() -> None:
            "metadata": {"name": "m", "namespace": "n", "uid": "u", "resourceVersion": "7",
                         "managedFields": [{}], "creationTimestamp": "x", "generation": 2,
                         "labels": {"a": "b"}, "annotations": {
-                            "kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+                            "kubectl.kubernetes.io/last-applied-configuration": "{}"},
+                        "finalizers": ["kubeai.org/cache-eviction"]},
            "spec": {"url": "hf://o/m"}, "status": {"replicas": {"all": 1}}}
     assert clean(obj) == {"apiVersion": "kubeai.org/v1", "kind": "Model",
                           "metadata": {"name": "m", "namespace": "n", "labels": {"a": "b"}},
                           "spec": {"url": "hf://o/m"}}
+    obj["metadata"]["finalizers"].append("example.com/keep")
+    assert clean(obj)["metadata"]["finalizers"] == ["example.com/keep"]
+
+
+def test_an_import_that_leaves_out_what_kubeai_sets_keeps_kubeais_values() -> None:
+    current = {"metadata": {"name": "m", "namespace": "n", "resourceVersion": "9"},
+               "spec": {"url": "hf://o/m", "minReplicas": 1, "replicas": 3, "owner": ""},
+               "status": {"replicas": {"all": 3, "ready": 3}}}
+    gitops = {"metadata": {"name": "m", "namespace": "n"},
+              "spec": {"url": "hf://o/m", "minReplicas": 1, "maxReplicas": 4}}
+    merged = merged_desired(current, gitops)
+    # Without replicas KubeAI would scale the running model back to minReplicas.
+    assert merged["spec"] == {"url": "hf://o/m", "minReplicas": 1, "maxReplicas": 4,
+                              "replicas": 3, "owner": ""}
+    assert "status" not in merged
+    assert change_patch(current, merged) == {"spec": {"maxReplicas": 4}}
+    pinned = merged_desired(current, {"metadata": {}, "spec": {"url": "hf://o/m",
+                                                               "replicas": 1}})
+    assert pinned["spec"]["replicas"] == 1  # a file that sets it wins
 
 
 def test_import_parsing_names_bad_documents() -> None:
@@ -184,5 +215,11 @@ def test_prompt_requests_and_answers() -> None:
     chat = '{"choices": [{"message": {"role": "assistant", "content": "Hello!"}}]}'
     assert summarize("TextGeneration", chat, False) == "Hello!"
     vectors = '{"data": [{"embedding": [0.1, 0.2, 0.3]}]}'
+    # KubeAI's rerank shape, and the engines' (Infinity, vLLM).
+    kubeai = ('{"data": [{"document_index": 1, "document": "two GPU nodes", '
+              '"relevance_score": 0.9}, {"document_index": 0, "relevance_score": 0.1}]}')
+    assert summarize("Reranking", kubeai, False) == "#1 0.9000: two GPU nodes\n#0 0.1000"
+    engines = '{"results": [{"index": 0, "relevance_score": 0.25, "document": {"text": "a"}}]}'
+    assert summarize("Reranking", engines, False) == "#0 0.2500: a"
     assert summarize("TextEmbedding", vectors, False) == "3 dimensions: [0.1000, 0.2000, " \
                                                          "0.3000, …]"

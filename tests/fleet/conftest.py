@@ -12,11 +12,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import yaml
 
 import kube
 from devcluster import controlplane, fleet
 from kube.cache import reset_model_cache
+from kube.watches import fleet as watch_caches
 from kube.watches import reset_fleet
+from tests.browser.conftest import (  # noqa: F401 - Chromium: Debian's, its viewport, screenshots
+    browser_context_args,
+    browser_type_launch_args,
+    screenshot,
+)
 
 # Filled as the tests run, printed in the terminal summary (tests/conftest.py).
 FIGURES: dict[str, float] = {}
@@ -54,6 +61,40 @@ def fleet_admin(fleet_plane: controlplane.ControlPlane) -> kube.Caller:
 def running(fleet_plane: controlplane.ControlPlane) -> fleet.Fleet:
     assert fleet_plane.fleet is not None
     return fleet_plane.fleet
+
+
+@pytest.fixture
+def console(fleet_plane: controlplane.ControlPlane, fleet_admin: kube.Caller,
+            running: fleet.Fleet, monkeypatch: pytest.MonkeyPatch) -> Iterator[fleet.Fleet]:
+    """kmm's console watches on the fleet's API server, KubeAI's system config published as
+    the ConfigMap its chart makes (kubeai/kubeai-config), and KMM_KUBEAI_URL at its proxy."""
+    reset_fleet()
+    config = yaml.safe_dump(fleet.kubeai_system_config(0, 0))
+    kube.create_objects(fleet_admin, [{
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "kubeai-config", "namespace": fleet.NAMESPACE},
+        "data": {"system.yaml": config}}])
+    monkeypatch.setenv("KMM_KUBEAI_URL", kubeai_url(running))
+    assert watch_caches().wait_synced(30)
+    yield running
+    reset_fleet()
+
+
+def kubeai_url(running: fleet.Fleet) -> str:
+    """KMM_KUBEAI_URL for this fleet: KubeAI's proxy, without the /openai/v1 kmm adds."""
+    return running.openai_url.removesuffix("/openai/v1")
+
+
+@pytest.fixture(scope="package")
+def fleet_kmm(fleet_plane: controlplane.ControlPlane) -> Iterator[str]:
+    """kmm served for real (for Chromium) against the fleet, its test prompt at KubeAI."""
+    from tests.browser.conftest import start_kmm
+
+    assert fleet_plane.fleet is not None
+    process, url = start_kmm(fleet_plane, KMM_KUBEAI_URL=kubeai_url(fleet_plane.fleet))
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -1,44 +1,18 @@
 """The operator console against the fleet: KubeAI's real controller and proxy, the real
 kube-scheduler and kube-controller-manager, KWOK nodes (devcluster/fleet.py, issue 9).
-
-Skipped until the fleet is on the branch (devcluster/fleet.py, tests/fleet/conftest.py).
+The browser tests of the other features: test_fleet_console_browser.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-import yaml
 from django.test import Client
 
 import kube
-from devcluster import controlplane
-from kube.watches import fleet as watch_caches
-from kube.watches import reset_fleet
-
-fleet = pytest.importorskip("devcluster.fleet", reason="the simulated KubeAI fleet (issue 9) "
-                            "is not on this branch yet")
-from tests.browser.conftest import browser_type_launch_args  # noqa: E402, F401 - Debian's chromium
-from tests.fleet.conftest import fleet_model, live_pods, ready_pods, settle  # noqa: E402
-
-
-@pytest.fixture
-def console(fleet_plane: controlplane.ControlPlane, fleet_admin: kube.Caller,
-            running: fleet.Fleet, monkeypatch: pytest.MonkeyPatch) -> Iterator[fleet.Fleet]:
-    """kmm's console watches on the fleet's API server, KubeAI's system config published as
-    the ConfigMap its chart makes (kubeai/kubeai-config), and KMM_KUBEAI_URL at its proxy."""
-    reset_fleet()
-    config = yaml.safe_dump(fleet.kubeai_system_config(0, 0))
-    kube.create_objects(fleet_admin, [{
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "kubeai-config", "namespace": fleet.NAMESPACE},
-        "data": {"system.yaml": config}}])
-    monkeypatch.setenv("KMM_KUBEAI_URL", running.openai_url.removesuffix("/openai/v1"))
-    assert watch_caches().wait_synced(30)
-    yield running
-    reset_fleet()
+from devcluster import fleet
+from tests.fleet.conftest import fleet_model, live_pods, ready_pods, settle
+from tests.fleet.test_fleet import post_json
 
 
 def test_the_prompt_is_answered_through_kubeai_after_waking_from_zero(
@@ -64,6 +38,35 @@ def test_the_prompt_is_answered_through_kubeai_after_waking_from_zero(
     assert f"stand-in reply from {model_name}".encode() in pages[-1], pages[-1][:2000]
     assert any(b"Waking up" in page for page in pages[:-1]) or len(pages) == 1
     assert ready_pods(fleet_admin, model_name)  # KubeAI scaled it up for the request
+
+
+def test_a_reranking_model_answers_the_prompt_through_kubeai(
+        console: fleet.Fleet, fleet_admin: kube.Caller, model_name: str) -> None:
+    kube.create_model(fleet_admin, fleet_model(
+        model_name, console, url="hf://BAAI/bge-reranker-base", engine="Infinity",
+        features=["Reranking"], minReplicas=1, maxReplicas=1))
+    try:
+        settle(lambda: len(ready_pods(fleet_admin, model_name)) == 1, "KubeAI's pod")
+        # KubeAI's proxy forwards /openai/v1/rerank to the model's pod.
+        direct = post_json(f"{console.openai_url}/rerank", {
+            "model": model_name, "query": "GPU nodes",
+            "documents": ["cpu only", "two GPU nodes"]})
+        assert [r["document_index"] for r in direct["data"]] == [1, 0]
+
+        client = Client()
+        settle(lambda: client.get(f"/models/{fleet.NAMESPACE}/{model_name}/").context[
+            "row"].ready_replicas == 1, "kmm's cache to see the ready replica")
+        page = client.get(f"/models/{fleet.NAMESPACE}/{model_name}/").content.decode()
+        assert 'for="prompt-documents"' in page  # the rerank console: a query and documents
+        answer = client.post(f"/console/models/{fleet.NAMESPACE}/{model_name}/prompt/", {
+            "prompt": "GPU nodes", "documents": "cpu only\ntwo GPU nodes\nGPU"},
+            HTTP_HX_REQUEST="true")
+        assert answer.status_code == 200
+        assert answer.context["answer"].ok, answer.context["answer"].text
+        assert answer.context["answer"].text == ("#1 1.0000: two GPU nodes\n#2 0.5000: GPU\n"
+                                                 "#0 0.0000: cpu only")
+    finally:
+        kube.delete_model(fleet_admin, fleet.NAMESPACE, model_name)
 
 
 def test_scale_to_zero_and_wake_with_pods_following(console: fleet.Fleet,
@@ -117,27 +120,19 @@ def test_the_verdict_for_a_model_the_scheduler_cannot_place(console: fleet.Fleet
 
 
 def test_in_a_browser_the_prompt_wakes_a_model_through_kubeai(
-        console: fleet.Fleet, fleet_plane: controlplane.ControlPlane, fleet_admin: kube.Caller,
-        model_name: str, page: Any) -> None:
+        console: fleet.Fleet, fleet_kmm: str, fleet_admin: kube.Caller, model_name: str,
+        page: Any) -> None:
     from playwright.sync_api import expect
-
-    from tests.browser.conftest import start_kmm
 
     kube.create_model(fleet_admin, fleet_model(model_name, console, minReplicas=0,
                                                maxReplicas=1))
-    process, url = start_kmm(fleet_plane, KMM_KUBEAI_URL=console.openai_url.removesuffix(
-        "/openai/v1"))
-    try:
-        page.goto(f"{url}/models/{fleet.NAMESPACE}/{model_name}/")
-        expect(page.get_by_test_id("verdict")).to_have_text(
-            "Scaled to zero: KubeAI starts it on the first request.")
-        page.get_by_role("textbox", name="Prompt").fill("Hello")
-        page.get_by_role("button", name="Send").click()
-        expect(page.get_by_test_id("waking")).to_contain_text("Waking up")
-        expect(page.get_by_test_id("answer")).to_have_text(
-            f"stand-in reply from {model_name}", timeout=120_000)
-        expect(page.get_by_test_id("verdict")).to_have_text("Ready: 1 of 1 replica ready.",
-                                                             timeout=30_000)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    page.goto(f"{fleet_kmm}/models/{fleet.NAMESPACE}/{model_name}/")
+    expect(page.get_by_test_id("verdict")).to_have_text(
+        "Scaled to zero: KubeAI starts it on the first request.")
+    page.get_by_role("textbox", name="Prompt").fill("Hello")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_test_id("waking")).to_contain_text("Waking up")
+    expect(page.get_by_test_id("answer")).to_have_text(
+        f"stand-in reply from {model_name}", timeout=120_000)
+    expect(page.get_by_test_id("verdict")).to_have_text("Ready: 1 of 1 replica ready.",
+                                                         timeout=30_000)
