@@ -19,7 +19,14 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from devcluster.controlplane import CACHE_DIR, GO_MODULE, log, module_version, run_go_build
+from devcluster.controlplane import (
+    CACHE_DIR,
+    GO_BUILD_FLAGS,
+    GO_MODULE,
+    log,
+    module_version,
+    run_go_build,
+)
 
 KUBEAI_MODULE = "github.com/kubeai-project/kubeai"
 KUBEAI_VERSION = "v0.22.1"
@@ -125,7 +132,7 @@ def kubeai_source() -> Path:
 
 
 def _source_key(source: Path) -> str:
-    digest = hashlib.sha256(repr((_PATCHES, _API_ADDR_FUNC)).encode())
+    digest = hashlib.sha256(repr((_PATCHES, _API_ADDR_FUNC, GO_BUILD_FLAGS)).encode())
     for name in ("go.mod", "go.sum"):  # the graph it is aligned with
         digest.update((GO_MODULE / name).read_bytes())
     for path in sorted(source.rglob("*")):
@@ -152,7 +159,7 @@ def kubeai_binary() -> Path:
         _align_modules(copy, env)
         log(f"building KubeAI's controller from {source} (first run only; about 2 minutes "
             f"on 2 cores after the multi-call binary)")
-        run_go_build([_go(), "build", "-v", "-trimpath", "-ldflags=-s -w",
+        run_go_build([_go(), "build", "-v", *GO_BUILD_FLAGS, "-ldflags=-s -w",
                       "-o", str(staging / "kubeai"), "./cmd"], copy, "KubeAI", env=env)
 
     return _locked_build(CACHE_DIR / f"kubeai-{KUBEAI_VERSION}-{key}", "kubeai", build)

@@ -60,10 +60,14 @@ def module_version(module: str) -> str:
 KUBERNETES_VERSION = module_version("k8s.io/kubernetes")
 # The links to the multi-call binary; main.go dispatches on the name it was run by.
 LINKED_COMMANDS = ("kubectl", "kwok")
+# Compiler flags of every fleet build: equal flags let KubeAI's build reuse the packages the
+# multi-call binary compiled. No DWARF: the binaries are stripped (-s -w) anyway, so
+# generating it would only cost build time.
+GO_BUILD_FLAGS = ("-trimpath", "-gcflags=all=-dwarf=false")
 
 
 def build_key() -> str:
-    digest = hashlib.sha256(KUBERNETES_VERSION.encode())
+    digest = hashlib.sha256(repr((KUBERNETES_VERSION, GO_BUILD_FLAGS)).encode())
     for path in sorted(GO_MODULE.iterdir()):
         if path.suffix == ".go" or path.name in ("go.mod", "go.sum"):
             digest.update(path.name.encode())
@@ -101,7 +105,7 @@ def _go_build(target: Path) -> None:
         f"-X k8s.io/component-base/version.gitMinor={minor}",
         "-X k8s.io/component-base/version.gitTreeState=clean",
     ])
-    command = [go, "build", "-v", "-trimpath", "-ldflags", ldflags, "-o",
+    command = [go, "build", "-v", *GO_BUILD_FLAGS, "-ldflags", ldflags, "-o",
                str(staging / "apiserver"), "."]
     log(f"building the multi-call kube-apiserver (embedded etcd), kube-scheduler, "
         f"kube-controller-manager and kubectl {KUBERNETES_VERSION} with kwok "
