@@ -1,10 +1,11 @@
-"""The fleet's other binaries: KWOK and KubeAI's controller, built once and cached.
+"""KubeAI's controller, built once and cached beside the multi-call binary.
 
-kube-apiserver, kube-scheduler and kube-controller-manager are one multi-call binary of the
-Go module in devcluster/apiserver (controlplane.build_binaries). KWOK and KubeAI have module
-graphs of their own (KWOK v0.8.0 wants k8s.io v0.36, KubeAI v0.22.1 k8s.io v0.34 with
-controller-runtime), so each builds in its own module; the shared Go build cache reuses every
-package the graphs have in common at the same version.
+kube-apiserver, kube-scheduler, kube-controller-manager, kubectl and KWOK are one multi-call
+binary of the Go module in devcluster/apiserver (controlplane.build_binaries). KubeAI cannot
+join it (its code lives in `internal/` packages), so it builds from a patched copy of its
+source; that copy's module graph is aligned with the multi-call binary's (every module both
+use, at the newer of the two versions: k8s.io v0.36, controller-runtime as KWOK has it), so
+the Go build cache compiles the packages they share once.
 """
 
 from __future__ import annotations
@@ -18,17 +19,35 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from devcluster.controlplane import CACHE_DIR, log, run_go_build
+from devcluster.controlplane import (
+    CACHE_DIR,
+    GO_BUILD_FLAGS,
+    GO_MODULE,
+    log,
+    module_version,
+    run_go_build,
+)
 
-KWOK_VERSION = "v0.8.0"
 KUBEAI_MODULE = "github.com/kubeai-project/kubeai"
 KUBEAI_VERSION = "v0.22.1"
 ROOT = Path(__file__).resolve().parent.parent
 
-# KubeAI hard-codes its OpenAI API address; a second fleet (tests beside `make run`) needs
-# another one. The cached copy reads it from KUBEAI_API_ADDR (default unchanged: ":8000").
-_API_ADDR_ORIGINAL = 'Addr:        ":8000",'
-_API_ADDR_PATCHED = 'Addr:        kmmAPIAddr(),'
+# kmm's patches to the cached copy of KubeAI's source: (file, original text, replacement).
+_PATCHES = (
+    # KubeAI hard-codes its OpenAI API address; a second fleet (tests beside `make run`)
+    # needs another one. The copy reads it from KUBEAI_API_ADDR (default unchanged: ":8000").
+    ("internal/manager/run.go", 'Addr:        ":8000",', "Addr:        kmmAPIAddr(),"),
+    # otelhttp.WithRouteTag is gone from the otelhttp that Kubernetes v1.36's graph selects;
+    # it only named the route in KubeAI's own telemetry, so the route handler is used as is.
+    ("internal/openaiserver/handler.go", "otelhttp.WithRouteTag(pattern, routeHandler)",
+     "routeHandler"),
+    # The prometheus/common of that graph has no default metric-name scheme for a zero
+    # TextParser (it panics on the first scrape); UTF-8 names are its default elsewhere.
+    ("internal/modelautoscaler/metrics.go", "parser := expfmt.TextParser{}",
+     "parser := expfmt.NewTextParser(model.UTF8Validation)"),
+    ("internal/modelautoscaler/metrics.go", '"github.com/prometheus/common/expfmt"',
+     '"github.com/prometheus/common/expfmt"\n\t"github.com/prometheus/common/model"'),
+)
 _API_ADDR_FUNC = '''
 // kmmAPIAddr is kmm's patch of this cached copy: the OpenAI API address from
 // KUBEAI_API_ADDR, so two local fleets can run side by side.
@@ -79,29 +98,19 @@ KWOK_STAGES = (
 
 def kwok_stages() -> str:
     """KWOK's default Stages as one YAML stream, from its module (kept beside the binary)."""
-    saved = CACHE_DIR / f"kwok-{KWOK_VERSION}" / "stages.yaml"
+    version = module_version("sigs.k8s.io/kwok")
+    saved = CACHE_DIR / f"kwok-{version}" / "stages.yaml"
     if saved.exists():
         return saved.read_text()
-    result = subprocess.run([_go(), "mod", "download", "-json", f"sigs.k8s.io/kwok@{KWOK_VERSION}"],
-                            capture_output=True, text=True, cwd=CACHE_DIR, check=False)
+    result = subprocess.run([_go(), "mod", "download", "-json", f"sigs.k8s.io/kwok@{version}"],
+                            capture_output=True, text=True, cwd=GO_MODULE, check=False)
     info = json.loads(result.stdout or "{}")
     if result.returncode != 0 or "Dir" not in info:
-        raise RuntimeError(f"kwok {KWOK_VERSION} stages: {info.get('Error', result.stderr)}")
+        raise RuntimeError(f"kwok {version} stages: {info.get('Error', result.stderr)}")
     text = "\n---\n".join((Path(info["Dir"]) / name).read_text().strip() for name in KWOK_STAGES)
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.write_text(text + "\n")
     return text
-
-
-def kwok_binary() -> Path:
-    """KWOK from the Go module proxy (`go install sigs.k8s.io/kwok/cmd/kwok@v0.8.0`)."""
-    def build(staging: Path) -> None:
-        log(f"building kwok {KWOK_VERSION} from the Go module proxy (first run only)")
-        env = dict(os.environ, GOBIN=str(staging), GOFLAGS="-mod=mod")
-        run_go_build([_go(), "install", "-v", "-trimpath", "-ldflags=-s -w",
-                      f"sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}"], staging, "kwok", env=env)
-
-    return _locked_build(CACHE_DIR / f"kwok-{KWOK_VERSION}", "kwok", build)
 
 
 def kubeai_source() -> Path:
@@ -123,7 +132,9 @@ def kubeai_source() -> Path:
 
 
 def _source_key(source: Path) -> str:
-    digest = hashlib.sha256(_API_ADDR_FUNC.encode())
+    digest = hashlib.sha256(repr((_PATCHES, _API_ADDR_FUNC, GO_BUILD_FLAGS)).encode())
+    for name in ("go.mod", "go.sum"):  # the graph it is aligned with
+        digest.update((GO_MODULE / name).read_bytes())
     for path in sorted(source.rglob("*")):
         if path.is_file() and (path.suffix == ".go" or path.name in ("go.mod", "go.sum")):
             digest.update(str(path.relative_to(source)).encode())
@@ -143,15 +154,43 @@ def kubeai_binary() -> Path:
         for path in copy.rglob("*"):
             if not path.is_symlink():
                 path.chmod(0o755 if path.is_dir() else 0o644)
-        run_go = copy / "internal" / "manager" / "run.go"
-        text = run_go.read_text()
-        if _API_ADDR_ORIGINAL not in text:
-            raise RuntimeError(f"{run_go}: KubeAI's API address line changed; update the patch")
-        run_go.write_text(text.replace(_API_ADDR_ORIGINAL, _API_ADDR_PATCHED) + _API_ADDR_FUNC)
-        log(f"building KubeAI's controller from {source} (first run only; about 4 minutes "
-            f"on 2 cores)")
+        _patch(copy)
         env = dict(os.environ, GOFLAGS="-mod=mod")
-        run_go_build([_go(), "build", "-v", "-trimpath", "-ldflags=-s -w",
+        _align_modules(copy, env)
+        log(f"building KubeAI's controller from {source} (first run only; about 2 minutes "
+            f"on 2 cores after the multi-call binary)")
+        run_go_build([_go(), "build", "-v", *GO_BUILD_FLAGS, "-ldflags=-s -w",
                       "-o", str(staging / "kubeai"), "./cmd"], copy, "KubeAI", env=env)
 
     return _locked_build(CACHE_DIR / f"kubeai-{KUBEAI_VERSION}-{key}", "kubeai", build)
+
+
+def _patch(copy: Path) -> None:
+    for name, original, replacement in _PATCHES:
+        path = copy / name
+        text = path.read_text()
+        if original not in text:
+            raise RuntimeError(f"{path}: KubeAI's source changed; update kmm's patch of it")
+        path.write_text(text.replace(original, replacement))
+    run_go = copy / "internal" / "manager" / "run.go"
+    run_go.write_text(run_go.read_text() + _API_ADDR_FUNC)
+
+
+def _align_modules(copy: Path, env: dict[str, str]) -> None:
+    """Require, in KubeAI's copy, every module of the multi-call binary's graph at the
+    version that graph selects. Minimal version selection keeps the newer of the two, so
+    shared packages get the same versions (and the same Go build cache entries), while
+    modules that only KubeAI newer keeps stay as KubeAI wants them."""
+    listed = subprocess.run([_go(), "list", "-m", "-f",
+                             "{{.Path}} {{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}",
+                             "all"], capture_output=True, text=True, cwd=GO_MODULE, check=True)
+    # k8s.io/kubernetes itself is left out: its go.mod names its staging modules v0.0.0,
+    # which only its own replace lines resolve.
+    requires = [f"-require={path}@{version}" for path, version in
+                (line.split() for line in listed.stdout.splitlines() if " v" in line)
+                if path != "k8s.io/kubernetes"]
+    subprocess.run([_go(), "mod", "edit", *requires], cwd=copy, env=env, check=True)
+    tidy = subprocess.run([_go(), "mod", "tidy"], cwd=copy, env=env, capture_output=True,
+                          text=True, check=False)
+    if tidy.returncode != 0:
+        raise RuntimeError(f"aligning KubeAI's modules failed:\n{tidy.stderr[-3000:]}")

@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -34,7 +35,6 @@ import yaml
 
 from devcluster.pki import Pki, write_pki
 
-KUBERNETES_VERSION = "v1.35.4"
 GO_MODULE = Path(__file__).resolve().parent / "apiserver"
 CACHE_DIR = Path(os.environ.get("KMM_CACHE_DIR") or Path.home() / ".cache" / "kmm")
 READY_TIMEOUT_SECONDS = 90.0
@@ -47,22 +47,43 @@ def log(message: str) -> None:
 
 # --- building -------------------------------------------------------------------------
 
+def module_version(module: str) -> str:
+    """The version of `module` that devcluster/apiserver/go.mod requires (the one place
+    the fleet's Kubernetes and KWOK versions are written)."""
+    match = re.search(rf"^\s*{re.escape(module)} (v\S+)", (GO_MODULE / "go.mod").read_text(),
+                      re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"{GO_MODULE / 'go.mod'} does not require {module}")
+    return match.group(1)
+
+
+KUBERNETES_VERSION = module_version("k8s.io/kubernetes")
+# The links to the multi-call binary; main.go dispatches on the name it was run by.
+LINKED_COMMANDS = ("kubectl", "kwok")
+# Compiler flags of every fleet build: equal flags let KubeAI's build reuse the packages the
+# multi-call binary compiled. No DWARF: the binaries are stripped (-s -w) anyway, so
+# generating it would only cost build time.
+GO_BUILD_FLAGS = ("-trimpath", "-gcflags=all=-dwarf=false")
+
+
 def build_key() -> str:
-    digest = hashlib.sha256(KUBERNETES_VERSION.encode())
-    for name in ("go.mod", "go.sum", "main.go"):
-        digest.update((GO_MODULE / name).read_bytes())
+    digest = hashlib.sha256(repr((KUBERNETES_VERSION, GO_BUILD_FLAGS)).encode())
+    for path in sorted(GO_MODULE.iterdir()):
+        if path.suffix == ".go" or path.name in ("go.mod", "go.sum"):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
 def build_binaries() -> Path:
-    """The folder holding `apiserver` and `kubectl`, building them on first use."""
+    """The folder holding `apiserver`, `kubectl` and `kwok`, building them on first use."""
     target = CACHE_DIR / f"devcluster-{KUBERNETES_VERSION}-{build_key()}"
-    if (target / "apiserver").exists() and (target / "kubectl").exists():
+    if (target / "apiserver").exists():
         return target
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with open(CACHE_DIR / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, across processes
-        if (target / "apiserver").exists() and (target / "kubectl").exists():
+        if (target / "apiserver").exists():
             return target
         _go_build(target)
     return target
@@ -84,12 +105,15 @@ def _go_build(target: Path) -> None:
         f"-X k8s.io/component-base/version.gitMinor={minor}",
         "-X k8s.io/component-base/version.gitTreeState=clean",
     ])
-    command = [go, "build", "-v", "-trimpath", "-ldflags", ldflags, "-o", f"{staging}/",
-               ".", "k8s.io/kubernetes/cmd/kubectl"]
-    log(f"building the multi-call kube-apiserver (embedded etcd), kube-scheduler and "
-        f"kube-controller-manager {KUBERNETES_VERSION}, and kubectl (first run only; about "
-        f"6 minutes on 2 cores) into {target}")
-    run_go_build(command, GO_MODULE, "kube-apiserver/scheduler/controller-manager")
+    command = [go, "build", "-v", *GO_BUILD_FLAGS, "-ldflags", ldflags, "-o",
+               str(staging / "apiserver"), "."]
+    log(f"building the multi-call kube-apiserver (embedded etcd), kube-scheduler, "
+        f"kube-controller-manager and kubectl {KUBERNETES_VERSION} with kwok "
+        f"{module_version('sigs.k8s.io/kwok')} (first run only; about 8 minutes on 2 cores) "
+        f"into {target}")
+    run_go_build(command, GO_MODULE, "kube-apiserver/scheduler/controller-manager/kubectl/kwok")
+    for name in LINKED_COMMANDS:
+        (staging / name).symlink_to("apiserver")
     staging.rename(target)
 
 

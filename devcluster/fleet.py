@@ -85,13 +85,15 @@ def build() -> dict[str, Path]:
     """Every fleet binary, building what is missing (printed progress)."""
     from devcluster import builds
 
-    paths = {"kwok": builds.kwok_binary(), "kubeai": builds.kubeai_binary()}
+    # The multi-call binary first: KubeAI's build then finds the packages they share compiled.
+    multicall = build_binaries()
+    paths = {"kwok": multicall / "kwok", "kubeai": builds.kubeai_binary()}
     assets = os.environ.get("KUBEBUILDER_ASSETS")
     if assets:
         paths["kube-scheduler"] = Path(assets) / "kube-scheduler"
         paths["kube-controller-manager"] = Path(assets) / "kube-controller-manager"
     else:
-        paths["multicall"] = build_binaries() / "apiserver"
+        paths["multicall"] = multicall / "apiserver"
     return paths
 
 
