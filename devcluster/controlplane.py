@@ -58,8 +58,10 @@ def module_version(module: str) -> str:
 
 
 KUBERNETES_VERSION = module_version("k8s.io/kubernetes")
-# The links to the multi-call binary; main.go dispatches on the name it was run by.
-LINKED_COMMANDS = ("kubectl", "kwok")
+# The binaries of the one `go build` of devcluster/apiserver: the multi-call control plane,
+# and kubectl and KWOK on the same compiled packages (binaries of their own: a long-running
+# KWOK alone carries less in memory than the multi-call binary would).
+BINARIES = ("apiserver", "kubectl", "kwok")
 # Compiler flags of every fleet build: equal flags let KubeAI's build reuse the packages the
 # multi-call binary compiled. No DWARF: the binaries are stripped (-s -w) anyway, so
 # generating it would only cost build time.
@@ -68,9 +70,9 @@ GO_BUILD_FLAGS = ("-trimpath", "-gcflags=all=-dwarf=false")
 
 def build_key() -> str:
     digest = hashlib.sha256(repr((KUBERNETES_VERSION, GO_BUILD_FLAGS)).encode())
-    for path in sorted(GO_MODULE.iterdir()):
+    for path in sorted(GO_MODULE.rglob("*")):
         if path.suffix == ".go" or path.name in ("go.mod", "go.sum"):
-            digest.update(path.name.encode())
+            digest.update(str(path.relative_to(GO_MODULE)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -78,12 +80,12 @@ def build_key() -> str:
 def build_binaries() -> Path:
     """The folder holding `apiserver`, `kubectl` and `kwok`, building them on first use."""
     target = CACHE_DIR / f"devcluster-{KUBERNETES_VERSION}-{build_key()}"
-    if (target / "apiserver").exists():
+    if all((target / name).exists() for name in BINARIES):
         return target
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with open(CACHE_DIR / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, across processes
-        if (target / "apiserver").exists():
+        if all((target / name).exists() for name in BINARIES):
             return target
         _go_build(target)
     return target
@@ -105,15 +107,13 @@ def _go_build(target: Path) -> None:
         f"-X k8s.io/component-base/version.gitMinor={minor}",
         "-X k8s.io/component-base/version.gitTreeState=clean",
     ])
-    command = [go, "build", "-v", *GO_BUILD_FLAGS, "-ldflags", ldflags, "-o",
-               str(staging / "apiserver"), "."]
+    command = [go, "build", "-v", *GO_BUILD_FLAGS, "-ldflags", ldflags, "-o", f"{staging}/",
+               ".", "./kubectl", "./kwok"]
     log(f"building the multi-call kube-apiserver (embedded etcd), kube-scheduler, "
         f"kube-controller-manager and kubectl {KUBERNETES_VERSION} with kwok "
         f"{module_version('sigs.k8s.io/kwok')} (first run only; about 8 minutes on 2 cores) "
         f"into {target}")
     run_go_build(command, GO_MODULE, "kube-apiserver/scheduler/controller-manager/kubectl/kwok")
-    for name in LINKED_COMMANDS:
-        (staging / name).symlink_to("apiserver")
     staging.rename(target)
 
 

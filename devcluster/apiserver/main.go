@@ -1,16 +1,14 @@
 // Command kmm-apiserver is the multi-call binary of kmm's local control plane
 // (make run, make cluster, make test): one link of one k8s.io/kubernetes module
-// graph, so kube-apiserver, kube-scheduler, kube-controller-manager, kubectl and
-// KWOK share every compiled package (KWOK v0.8.0 is built on the same k8s.io
-// v0.36 libraries as Kubernetes v1.36).
+// graph, so kube-apiserver, kube-scheduler and kube-controller-manager share every
+// compiled package. kubectl and KWOK (./kubectl, ./kwok) are built in the same
+// module graph and the same `go build`, so they share those packages too.
 //
 // Usage:
 //
 //	kmm-apiserver --etcd-dir DIR --etcd-client-url URL --etcd-peer-url URL -- <kube-apiserver flags>
 //	kmm-apiserver scheduler [--exit-with-stdin] -- <kube-scheduler flags>
 //	kmm-apiserver controller-manager [--exit-with-stdin] -- <kube-controller-manager flags>
-//	kubectl <kubectl arguments>     (a link named kubectl to this binary)
-//	kwok <kwok flags>               (a link named kwok to this binary)
 //
 // The first form runs kube-apiserver with an embedded etcd.
 // Flags after "--" go to kube-apiserver unchanged; --etcd-servers is added here.
@@ -25,7 +23,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -38,13 +35,6 @@ import (
 )
 
 func main() {
-	// kubectl and KWOK read os.Args themselves, so they are chosen by the link's name.
-	switch filepath.Base(os.Args[0]) {
-	case "kubectl":
-		runKubectl()
-	case "kwok":
-		runKwok()
-	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "scheduler":
