@@ -113,3 +113,16 @@ def choose_profile(page: Any, name: str) -> None:
         field.select_option(name)
     else:
         field.fill(name)
+
+
+def download_export(page: Any, model_url: str, folder: Path) -> tuple[Path, dict[str, Any]]:
+    """Open a model's page, take its "Export clean YAML" download: the file, and what it
+    says."""
+    import yaml
+
+    page.goto(model_url)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export clean YAML").click()
+    exported = folder / "model.yaml"
+    download.value.save_as(exported)
+    return exported, yaml.safe_load(exported.read_text())

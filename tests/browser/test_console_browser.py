@@ -9,10 +9,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import yaml
 from playwright.sync_api import Page, expect
 
 import kube
+from tests.browser.conftest import download_export
 from tests.conftest import make_model, set_status, wait_for_cache
 from tests.consolekit import (
     caught_up,
@@ -173,12 +173,7 @@ def test_clone_export_and_import(page: Page, kmm_url: str, admin: kube.Caller,
     original = kube.get_model(admin, namespace, "llama-3.1-8b")["spec"]
     assert kube.get_model(admin, namespace, "llama-3.1-8b-copy")["spec"] == original
 
-    page.goto(f"{kmm_url}/models/{namespace}/llama-3.1-8b/")
-    with page.expect_download() as download:
-        page.get_by_role("link", name="Export clean YAML").click()
-    exported = tmp_path / "model.yaml"
-    download.value.save_as(exported)
-    document = yaml.safe_load(exported.read_text())
+    exported, document = download_export(page, f"{kmm_url}/models/{namespace}/llama-3.1-8b/", tmp_path)
     assert "status" not in document
     assert "uid" not in document["metadata"]
     kube.delete_model(admin, namespace, "llama-3.1-8b")

@@ -24,6 +24,7 @@ import kube
 from devcluster import fleet
 from devcluster.stages import CRASH_LOOP, FAULT_ENV, IMAGE_PULL
 from kube.scaling import set_replicas
+from tests.browser.conftest import download_export
 from tests.fleet.conftest import fleet_model, live_pods, ready_pods, settle
 from tests.fleet.test_fleet import gone
 
@@ -182,12 +183,7 @@ def test_in_a_browser_clone_export_and_import_of_a_model_kubeai_manages(
         k: v for k, v in source["spec"].items() if k != "owner"}
     settle(lambda: len(ready_pods(fleet_admin, f"{name}-copy")) == 1, "the clone's pod")
 
-    page.goto(f"{fleet_kmm}/models/{NS}/{name}/")
-    with page.expect_download() as download:
-        page.get_by_role("link", name="Export clean YAML").click()
-    exported = tmp_path / "model.yaml"
-    download.value.save_as(exported)
-    document = yaml.safe_load(exported.read_text())
+    exported, document = download_export(page, f"{fleet_kmm}/models/{NS}/{name}/", tmp_path)
     assert "status" not in document
     assert not {"uid", "resourceVersion", "managedFields", "generation", "creationTimestamp",
                 "ownerReferences"} & set(document["metadata"])
