@@ -44,34 +44,33 @@ hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
 startTime: {{ or .status.startTime $now | Quote }}
 """
 
-_PULL_STATUS = _NOT_READY + """\
-phase: Pending
+
+def _failing_containers(phase: str, restart_count: str, state: str) -> str:
+    """A status template: every container of the pod not ready, in `state`."""
+    return _NOT_READY + f"""\
+phase: {phase}
 containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
+{{{{ range .spec.containers }}}}
+- image: {{{{ .image | Quote }}}}
   imageID: ""
-  name: {{ .name | Quote }}
+  name: {{{{ .name | Quote }}}}
   ready: false
-  restartCount: 0
+  restartCount: {restart_count}
   started: false
+{state}
+{{{{ end }}}}
+"""
+
+
+_PULL_STATUS = _failing_containers("Pending", "0", """\
   state:
     waiting:
       reason: ImagePullBackOff
-      message: {{ printf "Back-off pulling image %q" .image | Quote }}
-{{ end }}
-"""
+      message: {{ printf "Back-off pulling image %q" .image | Quote }}""")
 
 _CRASH_STATUS = "{{ $restarts := 0 }}{{ range .status.containerStatuses }}" \
-    "{{ $restarts = .restartCount }}{{ end }}\n" + _NOT_READY + """\
-phase: Running
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  imageID: ""
-  name: {{ .name | Quote }}
-  ready: false
-  restartCount: {{ add1 $restarts }}
-  started: false
+    "{{ $restarts = .restartCount }}{{ end }}\n" + _failing_containers(
+        "Running", "{{ add1 $restarts }}", """\
   lastState:
     terminated:
       exitCode: 1
@@ -81,9 +80,8 @@ containerStatuses:
   state:
     waiting:
       reason: CrashLoopBackOff
-      message: {{ printf "back-off %s restarting failed container=%s" "RETRY" .name | Quote }}
-{{ end }}
-""".replace("RETRY", RETRY)
+      message: {{ printf "back-off %s restarting failed container=%s" "RETRY" .name | Quote }}\
+""".replace("RETRY", RETRY))
 
 
 def _stage(name: str, fault: str, phases: list[str], event: dict[str, str],
