@@ -25,6 +25,7 @@ from kube.cache import model_cache, synced_snapshot, wait_for_write
 from kube.scaling import set_replicas
 from kube.watches import fleet
 from models_ui import views as model_views
+from models_ui.bulk import apply_to_each, selected_models
 from models_ui.cluster_schema import cluster_model
 from models_ui.data import visible_namespaces
 from models_ui.forms import ModelEditForm
@@ -142,23 +143,16 @@ def scale_selected_to_zero(request: HttpRequest) -> HttpResponse:
     """The change list's bulk action "Scale selected to zero"."""
     caller = _caller(request)
     back = _back(request, reverse("models_ui:list"))
-    keys = sorted(set(request.POST.getlist("selected")))
-    if not keys:
+    targets = selected_models(request)
+    if not targets:
         messages.warning(request, "Select the models to scale to zero first.")
         return HttpResponseRedirect(back)
-    done = 0
-    for key in keys:
-        namespace, _, name = key.partition("/")
-        try:
-            set_replicas(caller, kube.get_model(caller, namespace, name), 0)
-            _wait_for_replicas(namespace, name, 0)
-            done += 1
-        except kube.NotFound:
-            messages.warning(request, f"“{key}” was already gone.")
-        except kube.KubeError as exc:
-            messages.error(request, f"“{key}” was not scaled: {exc.message}")
-    if done:
-        messages.success(request, f"Scaled {done} model{'s' if done != 1 else ''} to zero.")
+
+    def scale_to_zero(namespace: str, name: str) -> None:
+        set_replicas(caller, kube.get_model(caller, namespace, name), 0)
+        _wait_for_replicas(namespace, name, 0)
+
+    apply_to_each(request, targets, scale_to_zero, "scaled", "Scaled {count} model{s} to zero.")
     return HttpResponseRedirect(back)
 
 

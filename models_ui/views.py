@@ -27,6 +27,7 @@ from console.panel import polled_model, polled_workload_events
 from kmm.security import local_url
 from kube.cache import synced_snapshot, wait_for_write
 from models_ui import editing, switching
+from models_ui.bulk import apply_to_each, selected_models
 from models_ui.changelist import ChangeList
 from models_ui.cluster_schema import cluster_model
 from models_ui.data import (
@@ -48,7 +49,7 @@ from modelspec.listing import (
     listing_entries,
     validate_listing,
 )
-from modelspec.names import is_namespace_name, model_key
+from modelspec.names import is_namespace_name
 from modelspec.schema import SECTIONS, node_at
 
 Obj = dict[str, Any]
@@ -122,13 +123,9 @@ def model_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def delete_selected(request: HttpRequest) -> HttpResponse:
     """The admin's bulk action: a confirmation page listing every model, then delete them."""
-    posted = sorted(set(request.POST.getlist("selected")))
-    targets = [target for key in posted if (target := model_key(key)) is not None]
+    targets = selected_models(request)
     keys = [f"{namespace}/{name}" for namespace, name in targets]
     back = local_url(request, request.POST.get("next", ""), reverse("models_ui:list"))
-    if len(keys) != len(posted):  # never echoed: a key may carry any text
-        messages.warning(request, f"{len(posted) - len(keys)} of the selected entries were not "
-                                  "model names and were left out.")
     if not keys:
         messages.warning(request, "Select the models to delete first.")
         return HttpResponseRedirect(back)
@@ -138,18 +135,13 @@ def delete_selected(request: HttpRequest) -> HttpResponse:
                      if (model := snapshot.get(ns, name)) and ModelRow(model).published]
         return render(request, "models_ui/delete_selected.html",
                       {"targets": targets, "keys": keys, "next": back, "published": published})
-    deleted = 0
-    for namespace, name in targets:
-        try:
-            kube.delete_model(_caller(request), namespace, name)
-            wait_for_write(namespace, name, None)
-            deleted += 1
-        except kube.NotFound:
-            messages.warning(request, f"“{namespace}/{name}” was already gone.")
-        except kube.KubeError as exc:
-            messages.error(request, f"“{namespace}/{name}” was not deleted: {exc.message}")
-    if deleted:
-        messages.success(request, f"Deleted {deleted} model{'s' if deleted != 1 else ''}.")
+    caller = _caller(request)
+
+    def delete(namespace: str, name: str) -> None:
+        kube.delete_model(caller, namespace, name)
+        wait_for_write(namespace, name, None)
+
+    apply_to_each(request, targets, delete, "deleted", "Deleted {count} model{s}.")
     return HttpResponseRedirect(back)
 
 

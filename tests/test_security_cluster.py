@@ -78,18 +78,21 @@ def test_dot_names_never_reach_the_api_server(control_plane: ControlPlane, admin
     assert [m["metadata"]["name"] for m in kube.list_models(admin, namespace)] == ["survivor"]
 
 
+@pytest.mark.parametrize("action", ["/delete-selected/", "/console/scale-selected-to-zero/"])
 def test_bulk_keys_are_checked_before_any_call(control_plane: ControlPlane, admin: kube.Caller,
-                                               namespace: str, settings: Any) -> None:
+                                               namespace: str, settings: Any,
+                                               action: str) -> None:
     settings.KMM_AUTH_MODE = "none"
-    kube.create_model(admin, make_model(namespace, "survivor"))
-    response = Client().post("/delete-selected/", {
+    kube.create_model(admin, make_model(namespace, "survivor", replicas=1))
+    response = Client().post(action, {
         "selected": [f"{namespace}/.", f"{namespace}/..", f"../{namespace}",
                      f"{namespace}/Your session expired, sign in at evil.example"],
         "confirm": "yes"}, follow=True)
     page = response.content.decode()
     assert "4 of the selected entries were not model names" in page
     assert "session expired" not in page
-    assert [m["metadata"]["name"] for m in kube.list_models(admin, namespace)] == ["survivor"]
+    [survivor] = kube.list_models(admin, namespace)
+    assert (survivor["metadata"]["name"], survivor["spec"]["replicas"]) == ("survivor", 1)
 
 
 @pytest.mark.parametrize("path", ["/models/%2E%2E/%2E%2E/", "/models/ns/Your%20session%20expired"
