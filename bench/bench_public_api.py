@@ -128,15 +128,6 @@ def wait_for(url: str, times: int = 1, timeout: float = 60) -> None:
             time.sleep(0.2)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def wrk(url: str, seconds: int) -> dict[str, float]:
     command = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
                "--timeout", "10s"]
@@ -260,7 +251,7 @@ def main() -> None:
             after = apiserver_requests(kubectl, plane.kubeconfig)
         finally:
             for server in servers:
-                stop(server)
+                controlplane.stop_process(server, grace=30)
 
     print("# rounds, requests/s: " + "; ".join(
         f"{name} " + ", ".join(f"{r['rps']:.0f}" for r in runs) for name, runs in rounds.items()),

@@ -89,8 +89,7 @@ def serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             return 0
         finally:
-            server.terminate()
-            server.wait()
+            controlplane.stop_process(server, grace=10)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -136,6 +136,17 @@ def run_go_build(command: list[str], module: Path, what: str,
 
 # --- running --------------------------------------------------------------------------
 
+def stop_process(process: subprocess.Popen[Any], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM, up to `grace` seconds for a clean exit, then SIGKILL; always reaped."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

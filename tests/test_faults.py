@@ -119,13 +119,7 @@ def wait_ready(served: Served) -> None:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    controlplane.stop_process(process, grace=30)  # gunicorn's graceful shutdown
 
 
 @pytest.fixture(scope="module")

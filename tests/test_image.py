@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 import kube
-from devcluster.controlplane import free_port
+from devcluster.controlplane import free_port, stop_process
 from tests.chartkit import install_rbac, token_kubeconfig
 from tests.conftest import make_model
 
@@ -205,12 +205,7 @@ def served(control_plane: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
             time.sleep(0.2)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=30)
 
 
 def test_the_image_command_serves_healthz(served: Served) -> None:

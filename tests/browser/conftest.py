@@ -19,7 +19,7 @@ import pytest
 
 import kube
 from devcluster import controlplane
-from devcluster.controlplane import free_port
+from devcluster.controlplane import free_port, stop_process
 from tests.rbac import Tenancy, setup_tenancy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,8 +75,7 @@ def start_kmm(plane: controlplane.ControlPlane, **env: str) -> tuple[subprocess.
 def kmm_url(control_plane: controlplane.ControlPlane) -> Iterator[str]:
     process, url = start_kmm(control_plane)
     yield url
-    process.terminate()
-    process.wait(timeout=10)
+    stop_process(process, grace=10)
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +83,7 @@ def token_kmm(control_plane: controlplane.ControlPlane) -> Iterator[str]:
     """kmm in token mode: people sign in with their own Kubernetes token."""
     process, url = start_kmm(control_plane, KMM_AUTH_MODE="token", KMM_SECURE_COOKIES="false")
     yield url
-    process.terminate()
-    process.wait(timeout=10)
+    stop_process(process, grace=10)
 
 
 @pytest.fixture(scope="module")

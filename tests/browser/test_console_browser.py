@@ -12,6 +12,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 import kube
+from devcluster.controlplane import stop_process
 from tests.browser.conftest import download_export
 from tests.conftest import make_model, set_status, wait_for_cache
 from tests.consolekit import (
@@ -230,7 +231,6 @@ def test_the_test_prompt_wakes_a_model_and_shows_the_answer(
         expect(page.get_by_test_id("answer")).to_have_text("echo: slow", timeout=15000)
         expect(page.get_by_test_id("latency")).to_be_visible()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process, grace=10)
         server.shutdown()
         server.server_close()

@@ -93,8 +93,7 @@ def fleet_kmm(fleet_plane: controlplane.ControlPlane) -> Iterator[str]:
     assert fleet_plane.fleet is not None
     process, url = start_kmm(fleet_plane, KMM_KUBEAI_URL=kubeai_url(fleet_plane.fleet))
     yield url
-    process.terminate()
-    process.wait(timeout=10)
+    controlplane.stop_process(process, grace=10)
 
 
 @pytest.fixture
