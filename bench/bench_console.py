@@ -16,13 +16,12 @@ server's own background requests). Prints:
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
+
+from bench import in_process_settings, serve_from
 
 POLL_SECONDS = 60
 READ_RESOURCES = {"models", "pods", "events", "nodes", "configmaps", "jobs",
@@ -59,17 +58,11 @@ def _window(admin: Any, seconds: float, action: Any = None) -> Counter[tuple[str
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    os.environ["KMM_LOG_LEVEL"] = "WARNING"
-
+    in_process_settings()
     from devcluster import controlplane
 
     with controlplane.start() as plane:
-        os.environ["KUBECONFIG"] = str(plane.kubeconfig)
-        import django
-
-        django.setup()
+        serve_from(plane)
         from django.test import Client
 
         import kube
@@ -85,7 +78,6 @@ def main() -> None:
         )
 
         conftest._started.append(plane)
-        kube.set_default_cluster(kube.Cluster.from_kubeconfig(plane.kubeconfig))
         admin = kube.default_cluster().as_app()
         namespace = "bench-console"
         kube.create_namespace(admin, namespace)

@@ -12,10 +12,10 @@ creates a one-replica CPU model through kmm's form and polls the change list. Pr
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from pathlib import Path
+
+from bench import in_process_settings, serve_from
 
 
 def _rss_mib(pid: int) -> float:
@@ -26,10 +26,7 @@ def _rss_mib(pid: int) -> float:
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    os.environ["KMM_LOG_LEVEL"] = "WARNING"
-
+    in_process_settings()
     from devcluster import controlplane, fleet
 
     if fleet.unavailable_reason():
@@ -45,18 +42,12 @@ def main() -> None:
             name = plane.fleet_names.get(process.pid, "kube-apiserver+etcd")
             print(f"fleet_rss_mib_{name}={_rss_mib(process.pid):.0f}")
 
-        os.environ["KUBECONFIG"] = str(plane.kubeconfig)
-        import django
-
-        django.setup()
+        serve_from(plane)
         from django.test import Client
         from django.test.utils import setup_test_environment
 
         setup_test_environment()  # responses carry their template context
 
-        import kube
-
-        kube.set_default_cluster(kube.Cluster.from_kubeconfig(plane.kubeconfig))
         client = Client()
         data = {"name": "bench-ready", "namespace": fleet.NAMESPACE, "url": "hf://org/model",
                 "engine": "VLLM", "features": ["TextGeneration"], "resource_profile": "cpu",

@@ -11,12 +11,11 @@ with Django's test client in this process. Prints:
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+
+from bench import in_process_settings, serve_from
 
 NAMESPACES = 50
 PER_NAMESPACE = 100
@@ -33,23 +32,16 @@ def _timed(client: object, url: str) -> float:
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    os.environ["KMM_LOG_LEVEL"] = "WARNING"
-
+    in_process_settings()
     from devcluster import controlplane
 
     with controlplane.start() as plane:
-        os.environ["KUBECONFIG"] = str(plane.kubeconfig)
-        import django
-
-        django.setup()
+        serve_from(plane)
         from django.test import Client
 
         import kube
         from kube.cache import model_cache
 
-        kube.set_default_cluster(kube.Cluster.from_kubeconfig(plane.kubeconfig))
         admin = kube.default_cluster().as_app()
         started = time.perf_counter()
         namespaces = [f"bench-{index:02d}" for index in range(NAMESPACES)]
